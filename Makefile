@@ -1,0 +1,26 @@
+# PySNAC: every target installs what it needs first (scripts/setup.sh is idempotent).
+PY := .venv/bin/python
+
+.PHONY: setup test test-all demo diagram bench lint clean
+
+setup:
+	@bash scripts/setup.sh
+
+test: setup
+	@bash scripts/run-tests.sh
+
+demo: setup
+	$(PY) main.py demo
+
+diagram: setup
+	$(PY) main.py diagram
+
+bench: setup
+	$(PY) bench/run_all.py
+
+lint: setup
+	.venv/bin/ruff check .
+	.venv/bin/ruff format --check .
+
+clean:
+	rm -rf .venv results out .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,36 @@
+"""The command line: help for every command, and one-line errors for bad input."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+import main as cli
+from tests.conftest import REPO
+
+
+def run_main(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO / "main.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+
+
+def test_top_level_help_lists_commands() -> None:
+    result = run_main("--help")
+    assert result.returncode == 0
+    for name in cli.build_parser()._subparsers._group_actions[0].choices:
+        assert name in result.stdout
+
+
+@pytest.mark.parametrize("name", sorted(cli.build_parser()._subparsers._group_actions[0].choices))
+def test_every_command_has_help(name: str) -> None:
+    result = run_main(name, "--help")
+    assert result.returncode == 0, result.stderr
+    assert "usage:" in result.stdout
+    assert "Traceback" not in result.stderr
