@@ -11,13 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol
 
 from pysnac_fsm.contacts import Contact
 
 
-class EventName(str, Enum):
+class EventName(StrEnum):
     """Triggers the call service posts. Each is a trigger name in the state table."""
 
     INCOMING_CALL = "incoming_call"  # data: IncomingCall
