@@ -32,6 +32,9 @@ class EventName(StrEnum):
     PEER_LOST = "peer_lost"  # no media or keepalive for PEER_LOST_S
     AUDIO_FAILED = "audio_failed"  # data: Failure (names the device)
     UNREACHABLE = "unreachable"  # no address for the contact / network error; data: Failure
+    # Posted by the rendezvous, not the call service:
+    CONTACT_DISCOVERED = "contact_discovered"  # an unknown phone found nearby; data: Discovered
+    DIRECTORY_STATUS = "directory_status"  # the rendezvous went on/offline; data: DirectoryStatus
 
 
 @dataclass(frozen=True)
@@ -61,9 +64,25 @@ class Failure:
 
 
 @dataclass(frozen=True)
+class Discovered:
+    """A phone the rendezvous found whose key is not pinned: the user may accept it (TOFU)."""
+
+    contact: Contact
+    fingerprint: str
+
+
+@dataclass(frozen=True)
+class DirectoryStatus:
+    """Whether a rendezvous backend is reachable, for the Idle screen's indicator."""
+
+    backend: str
+    online: bool
+
+
+@dataclass(frozen=True)
 class CallEvent:
     name: EventName
-    data: IncomingCall | Established | Failure | None = None
+    data: IncomingCall | Established | Failure | Discovered | DirectoryStatus | None = None
 
 
 @dataclass
