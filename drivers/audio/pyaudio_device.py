@@ -1,0 +1,224 @@
+"""The real sound card through PortAudio (PyAudio): the only module that imports pyaudio.
+
+One input and one output stream, both blocking, so the device's crystal paces the call.
+Buffers are kept small for mouth-to-ear latency (issue 6): PortAudio periods of
+`PERIOD_S` (10 ms, half a frame). Measured through the ALSA pulse plugin: a 20 ms period
+made the first read stall ~1.9 s, 10 ms did not; capture then buffers ~20 ms and playout
+holds at most 3 periods (30 ms), which is within `playout_buffer_frames`.
+
+Faults, the classic Raspberry Pi ones included:
+- input overflow (`-9981`): reads use `exception_on_overflow=False` (PyAudio drops the
+  data when it raises), so an overflow is detected as a capture buffer found full before
+  a read -- the ALSA pulse plugin never flags overruns anyway -- and counted;
+- output underrun (`-9980`): PortAudio reports it on the write after the gap, having
+  written the data; counted;
+- a device missing at start, or failing mid-call: `AudioDeviceError` naming it.
+PyAudio() prints ~80 lines of ALSA/JACK probing noise on fd 2; it is silenced there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import threading
+from collections.abc import Iterator
+from typing import Any
+
+from drivers.audio.base import AudioDeviceError, AudioParams, AudioStats, DeviceInfo, check_frame
+
+PERIOD_S = 0.010  # PortAudio frames_per_buffer, as a duration
+PA_INPUT_OVERFLOWED = -9981
+PA_OUTPUT_UNDERFLOWED = -9980
+STOP_WAIT_S = 1.0  # how long stop() waits for an in-flight read/write (one frame is 20 ms)
+OVERFLOW_FULL_FRACTION = 0.85  # capture buffer this full before a read = it overflowed
+
+
+@contextlib.contextmanager
+def quiet_stderr() -> Iterator[None]:
+    """Silence C-level writes to fd 2 (ALSA/JACK probing) for the duration."""
+    saved = os.dup(2)
+    try:
+        with open(os.devnull, "wb") as devnull:
+            os.dup2(devnull.fileno(), 2)
+            yield
+    finally:
+        os.dup2(saved, 2)
+        os.close(saved)
+
+
+def _new_pyaudio() -> Any:
+    try:
+        import pyaudio
+    except ImportError as exc:  # pragma: no cover - setup.sh installs it
+        raise AudioDeviceError("pyaudio", f"PyAudio is not installed ({exc})") from exc
+    with quiet_stderr():
+        return pyaudio.PyAudio()
+
+
+def list_devices() -> list[DeviceInfo]:
+    """Every device PortAudio sees, in index order."""
+    pa = _new_pyaudio()
+    try:
+        devices = []
+        for index in range(pa.get_device_count()):
+            info = pa.get_device_info_by_index(index)
+            host = pa.get_host_api_info_by_index(info["hostApi"])["name"]
+            devices.append(
+                DeviceInfo(
+                    index=index,
+                    name=str(info["name"]),
+                    max_input_channels=int(info["maxInputChannels"]),
+                    max_output_channels=int(info["maxOutputChannels"]),
+                    default_sample_rate=float(info["defaultSampleRate"]),
+                    host_api=str(host),
+                )
+            )
+        return devices
+    finally:
+        pa.terminate()
+
+
+def _resolve(pa: Any, wanted: str | int | None, direction: str) -> tuple[int, str]:
+    """A device index from an index, an exact name, or a unique-enough name substring."""
+    channels_key = "maxInputChannels" if direction == "input" else "maxOutputChannels"
+    if wanted is None:
+        try:
+            info = (
+                pa.get_default_input_device_info()
+                if direction == "input"
+                else pa.get_default_output_device_info()
+            )
+        except OSError as exc:
+            raise AudioDeviceError(f"default {direction}", "no such device") from exc
+        return int(info["index"]), str(info["name"])
+    infos = [pa.get_device_info_by_index(i) for i in range(pa.get_device_count())]
+    usable = [info for info in infos if info[channels_key] >= 1]
+    text = str(wanted).strip()
+    if text.isdigit():
+        for info in usable:
+            if info["index"] == int(text):
+                return int(info["index"]), str(info["name"])
+        raise AudioDeviceError(text, f"no {direction} device with this index")
+    exact = [info for info in usable if info["name"] == text]
+    partial = [info for info in usable if text.lower() in str(info["name"]).lower()]
+    for matches in (exact, partial):
+        if matches:
+            return int(matches[0]["index"]), str(matches[0]["name"])
+    raise AudioDeviceError(text, f"no {direction} device with this name")
+
+
+class PyAudioDevice:
+    """A real full-duplex sound device; see the module docstring for buffers and faults."""
+
+    def __init__(self, params: AudioParams) -> None:
+        self.params = params
+        self.name = (
+            f"pyaudio:{params.input_device or 'default'}>{params.output_device or 'default'}"
+        )
+        self._pa: Any = None
+        self._in: Any = None
+        self._out: Any = None
+        self._in_name = self._out_name = ""
+        self._period = max(1, round(params.sample_rate * PERIOD_S))
+        self._in_capacity = 0
+        self._stopped = threading.Event()
+        self._in_lock = threading.Lock()
+        self._out_lock = threading.Lock()
+        self._counts = threading.Lock()
+        self._silence = bytes(params.frame_bytes)
+        self._captured = self._played = self._overflows = self._underruns = 0
+
+    def start(self) -> None:
+        if self._pa is not None:
+            return
+        import pyaudio
+
+        self._pa = _new_pyaudio()
+        try:
+            in_index, self._in_name = _resolve(self._pa, self.params.input_device, "input")
+            out_index, self._out_name = _resolve(self._pa, self.params.output_device, "output")
+            self.name = f"pyaudio:{self._in_name}>{self._out_name}"
+            common = dict(
+                format=pyaudio.paInt16,
+                channels=1,
+                rate=self.params.sample_rate,
+                frames_per_buffer=self._period,
+            )
+            self._in = self._open(self._in_name, input=True, input_device_index=in_index, **common)
+            self._out = self._open(
+                self._out_name, output=True, output_device_index=out_index, **common
+            )
+            latency_frames = round(self._in.get_input_latency() * self.params.sample_rate)
+            self._in_capacity = latency_frames + self._period
+        except BaseException:
+            self._release()
+            raise
+
+    def _open(self, device: str, **kwargs: Any) -> Any:
+        try:
+            with quiet_stderr():
+                return self._pa.open(**kwargs)
+        except (OSError, ValueError) as exc:
+            raise AudioDeviceError(device, f"cannot open it ({exc})") from exc
+
+    def read_frame(self) -> bytes:
+        with self._in_lock:
+            if self._stopped.is_set() or self._in is None:
+                return self._silence
+            try:
+                available = self._in.get_read_available()
+                data = self._in.read(self.params.frame_samples, exception_on_overflow=False)
+            except OSError as exc:
+                raise AudioDeviceError(self._in_name, f"capture failed ({exc})") from exc
+            with self._counts:
+                self._captured += 1
+                if available >= OVERFLOW_FULL_FRACTION * self._in_capacity:
+                    self._overflows += 1
+            return bytes(data)
+
+    def write_frame(self, pcm: bytes) -> None:
+        check_frame(self.params, pcm, self.name)
+        with self._out_lock:
+            if self._stopped.is_set() or self._out is None:
+                return
+            try:
+                self._out.write(pcm, exception_on_underflow=True)
+            except OSError as exc:
+                if exc.errno != PA_OUTPUT_UNDERFLOWED:
+                    raise AudioDeviceError(self._out_name, f"playout failed ({exc})") from exc
+                with self._counts:
+                    self._underruns += 1  # PortAudio wrote the frame after reporting the gap
+            with self._counts:
+                self._played += 1
+
+    def stop(self) -> None:
+        if self._stopped.is_set():
+            return
+        self._stopped.set()
+        # Let an in-flight read/write (at most a frame) finish before closing its stream.
+        got_in = self._in_lock.acquire(timeout=STOP_WAIT_S)
+        got_out = self._out_lock.acquire(timeout=STOP_WAIT_S)
+        try:
+            self._release()
+        finally:
+            if got_in:
+                self._in_lock.release()
+            if got_out:
+                self._out_lock.release()
+
+    def _release(self) -> None:
+        for stream in (self._in, self._out):
+            if stream is not None:
+                with contextlib.suppress(Exception), quiet_stderr():
+                    stream.stop_stream()
+                with contextlib.suppress(Exception):
+                    stream.close()
+        self._in = self._out = None
+        if self._pa is not None:
+            with contextlib.suppress(Exception):
+                self._pa.terminate()
+            self._pa = None
+
+    def stats(self) -> AudioStats:
+        with self._counts:
+            return AudioStats(self._captured, self._played, self._overflows, self._underruns)

@@ -1,0 +1,97 @@
+"""The WAV device: a WAV file is the microphone and a WAV file records the speaker.
+
+For the demo, simulations and tests: any WAV (8/16/24/32-bit integer or float, any rate,
+any channel count) is converted once at start to 48 kHz mono int16 (channels averaged,
+rate changed with a polyphase filter), then captured one frame per frame period of the
+injected Clock. After the clip the microphone hears silence, or the clip again when
+`loop_input` is set. What the phone plays is written to `output_wav` in real (clock) time,
+with silence where the phone had nothing queued, so a recording lines up with the clock.
+"""
+
+from __future__ import annotations
+
+import wave
+from math import gcd
+from pathlib import Path
+
+import numpy as np
+
+from drivers.audio.base import AudioDeviceError, AudioParams
+from drivers.audio.paced import PacedDevice
+
+
+def load_wav_mono16(path: Path, sample_rate: int) -> np.ndarray:
+    """Read any PCM/float WAV file as mono int16 at `sample_rate`; AudioDeviceError if not."""
+    from scipy.io import wavfile
+    from scipy.signal import resample_poly
+
+    try:
+        rate, data = wavfile.read(path)
+    except FileNotFoundError as exc:
+        raise AudioDeviceError(str(path), "WAV file not found") from exc
+    except (OSError, ValueError) as exc:
+        raise AudioDeviceError(str(path), f"not a readable WAV file ({exc})") from exc
+    samples = _to_float(data)
+    if samples.ndim == 2:
+        samples = samples.mean(axis=1)
+    if rate != sample_rate:
+        common = gcd(int(rate), sample_rate)
+        samples = resample_poly(samples, sample_rate // common, int(rate) // common)
+    return np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2")
+
+
+def _to_float(data: np.ndarray) -> np.ndarray:
+    """Scale integer or float samples to [-1, 1] floats."""
+    if data.dtype.kind == "f":
+        return data.astype(np.float64)
+    if data.dtype == np.uint8:
+        return (data.astype(np.float64) - 128.0) / 128.0
+    return data.astype(np.float64) / float(-np.iinfo(data.dtype).min)
+
+
+class WavDevice(PacedDevice):
+    """Microphone from `params.input_wav`, speaker to `params.output_wav` (either optional)."""
+
+    def __init__(self, params: AudioParams) -> None:
+        super().__init__(params)
+        self.name = f"wav:{params.input_wav or '-'}>{params.output_wav or '-'}"
+        self._clip = np.zeros(0, dtype="<i2")
+        self._writer: wave.Wave_write | None = None
+
+    def _open(self) -> None:
+        if self.params.input_wav is not None:
+            self._clip = load_wav_mono16(Path(self.params.input_wav), self.params.sample_rate)
+        if self.params.output_wav is not None:
+            path = Path(self.params.output_wav)
+            try:
+                self._writer = wave.open(str(path), "wb")  # noqa: SIM115 -- closed in _close
+            except OSError as exc:
+                raise AudioDeviceError(str(path), f"cannot write the recording ({exc})") from exc
+            self._writer.setnchannels(1)
+            self._writer.setsampwidth(2)
+            self._writer.setframerate(self.params.sample_rate)
+
+    def _capture(self, index: int) -> bytes:
+        n = self.params.frame_samples
+        start = index * n
+        clip = self._clip
+        if len(clip) == 0:
+            return self._silence
+        if self.params.loop_input:
+            positions = np.arange(start, start + n) % len(clip)
+            return clip[positions].tobytes()
+        if start >= len(clip):
+            return self._silence
+        frame = clip[start : start + n]
+        if len(frame) < n:
+            frame = np.concatenate([frame, np.zeros(n - len(frame), dtype="<i2")])
+        return frame.tobytes()
+
+    def _play(self, pcm: bytes) -> None:
+        if self._writer is not None:
+            self._writer.writeframesraw(pcm)
+
+    def _close(self) -> None:
+        if self._writer is not None:
+            self._writer.close()  # patches the header's lengths
+            self._writer = None
