@@ -1,0 +1,181 @@
+"""The rendezvous contract: where a phone can be reached and which key it claims.
+
+A rendezvous backend publishes this device's signed `PeerRecord` and finds a contact's.
+It never decides trust: a record whose key differs from the pinned one is returned as
+it is, and the caller's Noise handshake against the pinned key refuses it, so a hostile
+directory can at worst deny service. Backends post `DIRECTORY_STATUS` when they go on or
+offline and `CONTACT_DISCOVERED` when they see an unpinned phone; both go through the
+`post` callable the runtime hands them. Bad records are dropped and counted, not raised.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Protocol
+
+from pysnac_fsm.call_events import CallEvent, DirectoryStatus, EventName, PostEvent
+from pysnac_fsm.errors import PysnacError
+
+log = logging.getLogger(__name__)
+
+Address = tuple[str, int]
+
+
+class RendezvousError(PysnacError):
+    """A rendezvous backend cannot be set up (bad config, missing file, unknown kind)."""
+
+
+class RecordError(ValueError):
+    """A record that fails verification; `reason` names the counter it is counted under."""
+
+    reason = "malformed"
+
+
+class MalformedRecord(RecordError):
+    reason = "malformed"
+
+
+class UnsignedRecord(RecordError):
+    reason = "unsigned"
+
+
+class BadRecordSignature(RecordError):
+    reason = "bad_signature"
+
+
+class ExpiredRecord(RecordError):
+    reason = "expired"
+
+
+class FutureRecord(RecordError):
+    reason = "future"
+
+
+class WrongKeyRecord(RecordError):
+    """A record found under one key's name that carries another key (a misfiled record)."""
+
+    reason = "wrong_key"
+
+
+@dataclass(frozen=True)
+class PeerRecord:
+    """A verified claim: the phone holding `public_key` is reachable at `addresses` until
+    `expires_ms` (Unix milliseconds). `timestamp_ms` orders records: newest wins."""
+
+    name: str
+    public_key: bytes
+    addresses: list[Address]
+    timestamp_ms: int
+    expires_ms: int
+
+
+class SigningIdentity(Protocol):
+    """What a backend needs of `pysnac_fsm.channel.identity.Identity`."""
+
+    signing_public: bytes
+
+    def sign(self, message: bytes) -> bytes: ...
+
+
+class Rendezvous(Protocol):
+    """One contract over every backend (lan, static, firebase, several at once)."""
+
+    def start(self, identity: SigningIdentity, name: str, addresses: list[Address]) -> None:
+        """Publish our record and keep refreshing it before it expires."""
+
+    def update(self, addresses: list[Address]) -> None:
+        """Republish with new addresses (after `start`), e.g. when the network changed."""
+
+    def lookup(self, public_key: bytes, timeout_s: float) -> PeerRecord | None:
+        """A verified, unexpired record for `public_key`, or None within `timeout_s`."""
+
+    def watch(self, public_key: bytes, on_change: Callable[[PeerRecord], None]) -> None:
+        """Call `on_change` (on a backend thread) with each newer record for the key."""
+
+    def status(self) -> dict[str, bool]:
+        """Backend name -> online."""
+
+    def stop(self) -> None:
+        """Withdraw our record where possible; join threads, close sockets and streams."""
+
+
+class RejectCounter:
+    """Thread-safe counts of dropped records by reason (`RecordError.reason`)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counts: Counter[str] = Counter()
+
+    def add(self, reason: str, source: str = "") -> None:
+        with self._lock:
+            self._counts[reason] += 1
+        log.info("rendezvous record dropped (%s) from %s", reason, source or "?")
+
+    def snapshot(self) -> dict[str, int]:
+        with self._lock:
+            return dict(self._counts)
+
+    def total(self) -> int:
+        with self._lock:
+            return sum(self._counts.values())
+
+
+class StatusReporter:
+    """Tracks one backend's online flag and posts DIRECTORY_STATUS only on a change."""
+
+    def __init__(self, backend: str, post: PostEvent | None, online: bool = False) -> None:
+        self.backend = backend
+        self._post = post
+        self._online = online
+        self._lock = threading.Lock()
+
+    @property
+    def online(self) -> bool:
+        with self._lock:
+            return self._online
+
+    def set(self, online: bool) -> None:
+        with self._lock:
+            changed = online != self._online
+            self._online = online
+        if changed:
+            log.info("rendezvous %s is %s", self.backend, "online" if online else "offline")
+            if self._post is not None:
+                data = DirectoryStatus(backend=self.backend, online=online)
+                self._post(CallEvent(EventName.DIRECTORY_STATUS, data))
+
+
+class WatchList:
+    """Watchers per key, delivering only records newer than the last one delivered
+    (so a replayed older record never rolls an address back)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._watchers: dict[bytes, list[Callable[[PeerRecord], None]]] = {}
+        self._newest_ms: dict[bytes, int] = {}
+
+    def add(self, public_key: bytes, on_change: Callable[[PeerRecord], None]) -> None:
+        with self._lock:
+            self._watchers.setdefault(public_key, []).append(on_change)
+
+    def watched_keys(self) -> list[bytes]:
+        with self._lock:
+            return list(self._watchers)
+
+    def offer(self, record: PeerRecord) -> bool:
+        """Deliver `record` to its key's watchers if it is the newest seen; True if so."""
+        with self._lock:
+            callbacks = list(self._watchers.get(record.public_key, ()))
+            if not callbacks or record.timestamp_ms <= self._newest_ms.get(record.public_key, -1):
+                return False
+            self._newest_ms[record.public_key] = record.timestamp_ms
+        for callback in callbacks:
+            try:
+                callback(record)
+            except Exception:  # a watcher's bug must not kill the backend thread
+                log.exception("rendezvous watcher failed")
+        return True
