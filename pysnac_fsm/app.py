@@ -1,0 +1,220 @@
+"""Assemble and run a phone from a config: model + machine + state-machine thread + timers
++ LCD + call service.
+
+`build_phone(config, lcd=..., call_service_factory=...)` returns a `Phone` (not started);
+`run_appliance(config)` is `main.py run`: it loads the identity, builds the phone with the
+configured drivers, serves the LCD's input on the main thread until the user quits or a
+signal arrives, then stops and joins everything.
+
+The call service is a seam: `call_service_factory(post) -> CallService`. Until the call
+layer is plugged in, `default_call_service_factory` returns `NullCallService`, which
+answers every call attempt with UNREACHABLE "No network".
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from drivers.lcd.base import LcdDriver
+from pysnac_fsm.call_events import (
+    CallEvent,
+    CallService,
+    EventName,
+    Failure,
+    LinkStats,
+    PostEvent,
+)
+from pysnac_fsm.config import Config, save_device_name
+from pysnac_fsm.contacts import Contact
+from pysnac_fsm.fsm import table
+from pysnac_fsm.fsm.machine import build_machine
+from pysnac_fsm.fsm.phone import PhoneModel
+from pysnac_fsm.history import HISTORY_FILE_NAME, History
+from pysnac_fsm.phonebook import PHONEBOOK_FILE_NAME, Phonebook
+from pysnac_fsm.runtime.loop import StateMachineLoop
+from pysnac_fsm.runtime.timers import Timers
+
+log = logging.getLogger(__name__)
+
+CallServiceFactory = Callable[[PostEvent], CallService]
+
+
+class NullCallService:
+    """A placeholder call service with no network: every call attempt is UNREACHABLE."""
+
+    def __init__(self, post: PostEvent) -> None:
+        self._post = post
+
+    def place_call(self, contact: Contact) -> None:
+        self._post(CallEvent(EventName.UNREACHABLE, Failure("No network", "no call service")))
+
+    def cancel_call(self) -> None: ...
+    def answer_call(self) -> None: ...
+    def reject_call(self) -> None: ...
+    def hang_up(self) -> None: ...
+    def start_media(self) -> None: ...
+    def stop_media(self) -> None: ...
+    def set_volume(self, level: int) -> None: ...
+    def set_muted(self, muted: bool) -> None: ...
+
+    def link_stats(self) -> LinkStats:
+        return LinkStats()
+
+
+class Phone:
+    """A running phone: `start()`, `post(event)` from any thread, `state`, `stop()`."""
+
+    def __init__(
+        self,
+        model: PhoneModel,
+        machine: Any,
+        loop: StateMachineLoop,
+        timers: Timers,
+        lcd: LcdDriver,
+        service: CallService,
+    ) -> None:
+        self.model = model
+        self.machine = machine
+        self.loop = loop
+        self.timers = timers
+        self.lcd = lcd
+        self.service = service
+        self._changed = threading.Condition()
+        loop.observers.append(self._notify)
+
+    @property
+    def state(self) -> str:
+        return self.model.state
+
+    def start(self) -> None:
+        self.timers.start()
+        self.lcd.attach(self.loop.post_button)
+        self.loop.start()
+
+    def stop(self) -> None:
+        """End any call, then stop and join the state-machine and timer threads."""
+        self.loop.stop()
+        self.timers.stop()
+        stop_service = getattr(self.service, "close", None)
+        if callable(stop_service):
+            try:
+                stop_service()
+            except Exception:
+                log.exception("closing the call service failed")
+
+    def post(self, event: CallEvent) -> None:
+        self.loop.post(event)
+
+    def wait_for_state(self, state: str, timeout_s: float) -> bool:
+        """Block until the phone is in `state` (for tests and the bench)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self.model.state == state, timeout=timeout_s)
+
+    def _notify(self, old: str, new: str, model: Any, now: float) -> None:
+        with self._changed:
+            self._changed.notify_all()
+
+
+def load_fingerprint(config: Config) -> tuple[str, bool]:
+    """This device's key fingerprint, creating the identity key on first run."""
+    from pysnac_fsm.channel.identity import Identity, fingerprint
+
+    identity, created = Identity.load_or_create(config.device.key_file)
+    return fingerprint(identity.signing_public), created
+
+
+def build_phone(
+    config: Config,
+    *,
+    lcd: LcdDriver,
+    call_service_factory: CallServiceFactory,
+    clock: Any = None,
+    fingerprint: str | None = None,
+    history: History | None = None,
+) -> Phone:
+    """Wire a phone (not started). `clock` has `now()` and `wait_until()` (default: real)."""
+    if fingerprint is None:
+        fingerprint, _ = load_fingerprint(config)
+    holder: dict[str, StateMachineLoop] = {}
+
+    def post_internal(trigger: str, data: Any) -> None:
+        holder["loop"].post_internal(trigger, data)
+
+    def post(event: CallEvent) -> None:
+        holder["loop"].post(event)
+
+    service = call_service_factory(post)
+    model = PhoneModel(
+        service,
+        post=post_internal,
+        phonebook=Phonebook(config.folder / PHONEBOOK_FILE_NAME, config.contacts),
+        history=history or History(config.folder / HISTORY_FILE_NAME),
+        device_name=config.device.name,
+        fingerprint=fingerprint,
+        save_device_name=lambda name: save_device_name(config.path, name),
+    )
+    machine = build_machine(model)
+    timers = Timers(post, clock)
+    loop = StateMachineLoop(model, lcd, timers, clock=timers.clock)
+    timers._post = loop.post  # timer events go straight to the loop's queue
+    holder["loop"] = loop
+    return Phone(model, machine, loop, timers, lcd, service)
+
+
+def default_call_service_factory(config: Config) -> CallServiceFactory:
+    """THE seam for the call layer: for now every phone gets `NullCallService`."""
+    return NullCallService
+
+
+def state_record(old: str, new: str, model: PhoneModel, now: float) -> dict[str, Any]:
+    """The JSON line stdio mode prints on each state change (the demo's summary)."""
+    call = model.call or model.last_call
+    record: dict[str, Any] = {
+        "type": "state",
+        "from": old,
+        "state": new,
+        "peer": call.peer if call else None,
+        "sas": (call.sas or None) if call else None,
+        "reason": model.reason or None,
+        "duration_s": round(model.duration_s, 2),
+    }
+    if old == table.IN_CALL:
+        record["link"] = dataclasses.asdict(model.link)
+    return record
+
+
+def run_appliance(config: Config, lcd_kind: str | None = None) -> int:
+    """`main.py run`: serve the phone until the user quits or SIGINT/SIGTERM."""
+    from drivers.lcd import open_lcd
+
+    fingerprint, created = load_fingerprint(config)
+    if created:
+        print(f"pysnac: created identity key {config.device.key_file}", file=sys.stderr)
+    kind = lcd_kind or config.lcd.driver
+    lcd = open_lcd(kind)
+    phone = build_phone(
+        config,
+        lcd=lcd,
+        call_service_factory=default_call_service_factory(config),
+        fingerprint=fingerprint,
+    )
+    emit = getattr(lcd, "emit", None)
+    if kind == "stdio" and emit is not None:
+        phone.loop.observers.append(lambda *args: emit(state_record(*args)))
+        emit({"type": "ready", "device": config.device.name, "fingerprint": fingerprint})
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    phone.start()
+    try:
+        lcd.serve(stop)
+    finally:
+        phone.stop()
+        lcd.close()
+    return 0

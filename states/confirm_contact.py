@@ -1,0 +1,18 @@
+"""A phone the rendezvous found whose key is unknown: Select pins it, Left refuses.
+
+Line 2 is the key fingerprint, to compare with the other phone's "This device" screen
+before trusting it (trust on first use).
+"""
+
+from __future__ import annotations
+
+from drivers.lcd.base import Backlight, Button
+from states._format import line
+from states.context import ScreenContext
+
+BACKLIGHT = Backlight.VIOLET
+BUTTONS = {Button.SELECT: "accept", Button.LEFT: "refuse"}
+
+
+def screen(ctx: ScreenContext) -> tuple[str, str]:
+    return line("Add " + ctx.discovered_name, "?"), line(ctx.discovered_fingerprint)

@@ -1,0 +1,15 @@
+"""Dialing: the invite is out; "Ringing" once the callee's phone rings. Select/Left cancel."""
+
+from __future__ import annotations
+
+from drivers.lcd.base import Backlight, Button
+from states._format import line
+from states.context import ScreenContext
+
+BACKLIGHT = Backlight.BLUE
+BUTTONS = {Button.SELECT: "cancel", Button.LEFT: "cancel"}
+
+
+def screen(ctx: ScreenContext) -> tuple[str, str]:
+    status = "Ringing..." if ctx.ringback else "Calling..."
+    return line(ctx.peer), line(status, "<end")

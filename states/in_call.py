@@ -1,0 +1,26 @@
+"""In call: peer, call time and link bars on line 1; the SAS and volume or MUTE on line 2.
+
+Both users read the 4-character SAS aloud: equal strings mean no one is in the middle.
+Select hangs up, Up/Down change the volume, Left toggles mute. A 1 s tick refreshes it.
+"""
+
+from __future__ import annotations
+
+from drivers.lcd.base import GLYPH_BARS, SIGNAL_BARS_MAX, Backlight, Button
+from states._format import clock, line
+from states.context import ScreenContext
+
+BACKLIGHT = Backlight.GREEN
+BUTTONS = {
+    Button.SELECT: "hang_up",
+    Button.UP: "volume_up",
+    Button.DOWN: "volume_down",
+    Button.LEFT: "toggle_mute",
+}
+
+
+def screen(ctx: ScreenContext) -> tuple[str, str]:
+    bars = GLYPH_BARS[max(0, min(SIGNAL_BARS_MAX, ctx.link_bars))]
+    right = " " + clock(ctx.call_s) + bars
+    status = "MUTE" if ctx.muted else f"Vol {ctx.volume}"
+    return line(ctx.peer, right), line("SAS " + ctx.sas, status)

@@ -1,0 +1,27 @@
+"""Text entry for a name of up to NAME_MAX_CHARS characters with five buttons.
+
+Up/Down step the character under the cursor through the alphabet, Right moves on (a new
+position starts blank), Left moves back, and Left on the first character cancels. Select
+saves (a blank or duplicate name is refused). Line 2 marks the cursor with `^`. Serves
+both the device-name and contact-name states.
+"""
+
+from __future__ import annotations
+
+from drivers.lcd.base import Backlight, Button
+from states._format import line
+from states.context import ScreenContext
+
+BACKLIGHT = Backlight.VIOLET
+BUTTONS = {
+    Button.UP: "char_next",
+    Button.DOWN: "char_previous",
+    Button.RIGHT: "cursor_right",
+    Button.LEFT: "cursor_left",
+    Button.SELECT: "save",
+}
+
+
+def screen(ctx: ScreenContext) -> tuple[str, str]:
+    cursor = min(ctx.edit_cursor, 14)
+    return line(ctx.edit_text), line(" " * cursor + "^", "" if cursor > 10 else "Sel")
