@@ -57,18 +57,26 @@ def write_wav(path: Path, samples: np.ndarray, rate: int) -> None:
         out.writeframes(array.astype("<i2").tobytes())
 
 
-def estimate_delay(reference: np.ndarray, output: np.ndarray, max_delay: int) -> int:
-    """The lag d in [0, max_delay] maximising sum(reference[n] * output[n + d])."""
+def estimate_delay(
+    reference: np.ndarray, output: np.ndarray, max_delay: int, min_delay: int | None = None
+) -> int:
+    """The lag d in [min_delay, max_delay] maximising sum(reference[n] * output[n + d]).
+
+    `min_delay` defaults to -max_delay: a recording started after the sound began starts
+    part-way into the reference (a negative lag).
+    """
     from scipy.signal import fftconvolve
 
     ref = to_float(reference)
     out = to_float(output)
+    low = -max_delay if min_delay is None else min_delay
     corr = fftconvolve(out, ref[::-1], mode="full")  # index len(ref)-1 is lag 0
     zero = len(ref) - 1
-    lags = corr[zero : zero + max_delay + 1]
+    first = max(0, zero + low)
+    lags = corr[first : zero + max_delay + 1]
     if len(lags) == 0:
         return 0
-    return int(np.argmax(lags))
+    return int(np.argmax(lags)) + first - zero
 
 
 def windowed_correlation(

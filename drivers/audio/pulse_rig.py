@@ -119,6 +119,7 @@ class PulseRig:
                 for sink in self.sinks:
                     self._helpers.append(self._keepalive_reader(sink))
                 self._wait_readers_connected()
+                self._restart_sink_clocks()
             except BaseException:
                 self._stop_locked()
                 raise
@@ -276,6 +277,8 @@ class PulseRig:
     def load_sink(self, sink: str) -> None:
         """(Re)create a virtual device removed by `unload_sink`."""
         self._modules.append(self._load_null_sink(sink))
+        self.pactl("suspend-sink", sink, "1")
+        self.pactl("suspend-sink", sink, "0")
 
     # ---- internals ---------------------------------------------------------------------
 
@@ -404,6 +407,14 @@ class PulseRig:
             if time.monotonic() >= deadline:
                 raise PulseRigError("the keepalive parec readers did not connect")
             time.sleep(POLL_INTERVAL_S)
+
+    def _restart_sink_clocks(self) -> None:
+        """A new null sink renders in 2 s blocks until its current block ends, even with a
+        low-latency reader attached: suspending and resuming restarts its timer at the
+        readers' latency, so the first phone stream does not stall ~2 s."""
+        for sink in self.sinks:
+            self.pactl("suspend-sink", sink, "1")
+            self.pactl("suspend-sink", sink, "0")
 
     def _write_alsa_config(self) -> None:
         """Named PCMs that carry the server address (pulse plugin `server`/`device`)."""

@@ -2,16 +2,16 @@
 
 One input and one output stream, both blocking, so the device's crystal paces the call.
 Buffers are kept small for mouth-to-ear latency (issue 6): PortAudio periods of
-`PERIOD_S` (10 ms, half a frame). Measured through the ALSA pulse plugin: a 20 ms period
-made the first read stall ~1.9 s, 10 ms did not; capture then buffers ~20 ms and playout
-holds at most 3 periods (30 ms), which is within `playout_buffer_frames`.
+`PERIOD_S` (10 ms, half a frame). Measured through the ALSA pulse plugin: capture then
+buffers ~20 ms, and playout holds at most 3 periods (30 ms), within `playout_buffer_frames`.
 
-Faults, the classic Raspberry Pi ones included:
-- input overflow (`-9981`): reads use `exception_on_overflow=False` (PyAudio drops the
-  data when it raises), so an overflow is detected as a capture buffer found full before
-  a read -- the ALSA pulse plugin never flags overruns anyway -- and counted;
-- output underrun (`-9980`): PortAudio reports it on the write after the gap, having
-  written the data; counted;
+Faults, the classic Raspberry Pi ones included. PyAudio CLOSES a stream whenever it raises
+(even for `-9981` input overflow or `-9980` output underflow), so both are read and
+written with the exceptions off and detected from the buffer fill instead:
+- input overflow: the capture buffer found (nearly) full before a read -- the ALSA pulse
+  plugin never flags overruns anyway -- counted once per stall;
+- output underrun: the playout buffer found empty before a write (the speaker ran dry),
+  counted once per gap;
 - a device missing at start, or failing mid-call: `AudioDeviceError` naming it.
 PyAudio() prints ~80 lines of ALSA/JACK probing noise on fd 2; it is silenced there.
 """
@@ -27,8 +27,6 @@ from typing import Any
 from drivers.audio.base import AudioDeviceError, AudioParams, AudioStats, DeviceInfo, check_frame
 
 PERIOD_S = 0.010  # PortAudio frames_per_buffer, as a duration
-PA_INPUT_OVERFLOWED = -9981
-PA_OUTPUT_UNDERFLOWED = -9980
 STOP_WAIT_S = 1.0  # how long stop() waits for an in-flight read/write (one frame is 20 ms)
 OVERFLOW_FULL_FRACTION = 0.85  # capture buffer this full before a read = it overflowed
 
@@ -121,6 +119,7 @@ class PyAudioDevice:
         self._in_name = self._out_name = ""
         self._period = max(1, round(params.sample_rate * PERIOD_S))
         self._in_capacity = 0
+        self._out_capacity = 0
         self._stopped = threading.Event()
         self._in_lock = threading.Lock()
         self._out_lock = threading.Lock()
@@ -150,6 +149,7 @@ class PyAudioDevice:
             )
             latency_frames = round(self._in.get_input_latency() * self.params.sample_rate)
             self._in_capacity = latency_frames + self._period
+            self._out_capacity = self._out.get_write_available()  # empty buffer, before writes
         except BaseException:
             self._release()
             raise
@@ -182,13 +182,13 @@ class PyAudioDevice:
             if self._stopped.is_set() or self._out is None:
                 return
             try:
-                self._out.write(pcm, exception_on_underflow=True)
+                available = self._out.get_write_available()
+                self._out.write(pcm, exception_on_underflow=False)
             except OSError as exc:
-                if exc.errno != PA_OUTPUT_UNDERFLOWED:
-                    raise AudioDeviceError(self._out_name, f"playout failed ({exc})") from exc
-                with self._counts:
-                    self._underruns += 1  # PortAudio wrote the frame after reporting the gap
+                raise AudioDeviceError(self._out_name, f"playout failed ({exc})") from exc
             with self._counts:
+                if self._played > 0 and available >= self._out_capacity:
+                    self._underruns += 1  # the buffer had run dry: the speaker had a gap
                 self._played += 1
 
     def stop(self) -> None:
