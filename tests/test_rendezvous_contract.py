@@ -118,12 +118,19 @@ def bad_records(now_ms: int) -> dict[str, tuple[bytes, str]]:
     return out
 
 
+def publish(rig: Rig) -> None:
+    """Alice starts; returns once her backend reports online (her record is out)."""
+    rig.alice.start(rig.alice_identity, "alice", rig.addresses)
+    if not rig.alice.status()[rig.backend]:
+        wait_event(rig.alice_events, is_status(rig.backend, True))
+
+
 class RendezvousContract:
     """Subclass with a `rig` fixture yielding a `Rig` (and tearing it down)."""
 
     def test_lookup_finds_published_record(self, rig: Rig) -> None:
         key = rig.alice_identity.signing_public
-        rig.alice.start(rig.alice_identity, "alice", rig.addresses)
+        publish(rig)
         record = rig.bob.lookup(key, WAIT_S)
         assert record is not None
         assert record.public_key == key
@@ -151,9 +158,7 @@ class RendezvousContract:
         assert watcher.records[-1].addresses == rig.new_addresses
 
     def test_publisher_goes_online(self, rig: Rig) -> None:
-        rig.alice.start(rig.alice_identity, "alice", rig.addresses)
-        if not rig.alice.status()[rig.backend]:
-            wait_event(rig.alice_events, is_status(rig.backend, True))
+        publish(rig)
         assert rig.alice.status() == {rig.backend: True}
 
     def test_bad_records_are_dropped_and_counted(self, rig: Rig) -> None:
@@ -171,7 +176,7 @@ class RendezvousContract:
         ), "a bad record must never be offered to the user"
 
     def test_stop_joins_threads(self, rig: Rig) -> None:
-        rig.alice.start(rig.alice_identity, "alice", rig.addresses)
+        publish(rig)
         rig.bob.watch(rig.alice_identity.signing_public, Watcher())
         rig.bob.lookup(rig.alice_identity.signing_public, WAIT_S)
         rig.alice.stop()

@@ -1,0 +1,431 @@
+"""The `firebase` rendezvous: the user's Firebase Realtime Database through pyrebase4.
+
+Our signed record lives at `/phones/<key_id>` as `{"record": "<text>"}`; the database
+rules (docs/rendezvous.md) let each device write only its own node. One daemon
+supervisor thread signs in, publishes and refreshes our record before it expires, and
+keeps one event stream (Firebase REST streaming, `text/event-stream` with `put`/`patch`
+events) open per watched key. Any failure marks the backend offline and retries with a
+doubling back-off; LAN and static keep working meanwhile.
+
+pyrebase4 is imported only here, in the constructor, and its hazards (../shared/NOTES.md)
+are handled: stream threads are made daemons and reconnected by us (with back-off and a
+fresh token) instead of by its SSE client; `Stream.close` AttributeError is caught;
+a fresh `Database` path builder is made per call since they are not thread-safe; every
+HTTP request gets a timeout (pyrebase sets none) through an adapter on its session.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+
+from drivers.rendezvous.base import (
+    Address,
+    MalformedRecord,
+    PeerRecord,
+    RecordError,
+    RejectCounter,
+    SigningIdentity,
+    StatusReporter,
+    WatchList,
+    WrongKeyRecord,
+)
+from drivers.rendezvous.firebase_auth import (
+    FirebaseAuthRejected,
+    FirebaseConfig,
+    FirebaseUnreachable,
+    TokenSource,
+)
+from drivers.rendezvous.record import RECORD_LIFETIME_MS, key_id, sign_record, to_text, verify_text
+from pysnac_fsm.call_events import PostEvent
+
+NAME = "firebase"
+PHONES_PATH = "phones"
+HTTP_TIMEOUT_S = 10.0  # one REST call, connect and read
+STREAM_READ_TIMEOUT_S = 90.0  # Firebase sends keep-alive every ~30 s; silence means dead
+RETRY_MIN_S = 1.0  # back-off after a failure, doubling up to RETRY_MAX_S
+RETRY_MAX_S = 300.0
+STREAM_JOIN_S = 2.0
+STOP_JOIN_S = 5.0
+
+log = logging.getLogger(__name__)
+_local = threading.local()  # per-thread HTTP timeout for the shared session
+
+
+class _TimeoutAdapter(HTTPAdapter):
+    """Gives every request a timeout: the calling thread's, else `default_s`."""
+
+    def __init__(self, default_s: float) -> None:
+        super().__init__()
+        self.default_s = default_s
+
+    def send(self, request: Any, timeout: Any = None, **kwargs: Any) -> Any:
+        if timeout is None:
+            timeout = getattr(_local, "timeout_s", None) or self.default_s
+        return super().send(request, timeout=timeout, **kwargs)
+
+
+def _mount_timeouts(session: requests.Session, default_s: float) -> None:
+    adapter = _TimeoutAdapter(default_s)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+
+
+def _apply(node: Any, path: str, data: Any, merge: bool) -> Any:
+    """Apply a streamed `put` (replace) or `patch` (merge children) at `path` to `node`."""
+    keys = [k for k in path.split("/") if k]
+    if not keys:
+        if merge and isinstance(node, dict) and isinstance(data, dict):
+            return {**node, **data}
+        return data
+    root = dict(node) if isinstance(node, dict) else {}
+    parent = root
+    for key in keys[:-1]:
+        child = parent.get(key)
+        parent[key] = dict(child) if isinstance(child, dict) else {}
+        parent = parent[key]
+    last = keys[-1]
+    if merge and isinstance(parent.get(last), dict) and isinstance(data, dict):
+        parent[last] = {**parent[last], **data}
+    elif data is None:
+        parent.pop(last, None)
+    else:
+        parent[last] = data
+    return root
+
+
+class FirebaseRendezvous:
+    """Firebase backend. Construct, then `start` to publish; `lookup`/`watch` work anyway."""
+
+    def __init__(
+        self,
+        config: FirebaseConfig,
+        post: PostEvent | None = None,
+        clock: Callable[[], float] = time.time,
+        lifetime_ms: int = RECORD_LIFETIME_MS,
+        retry_min_s: float = RETRY_MIN_S,
+        retry_max_s: float = RETRY_MAX_S,
+        stream_read_timeout_s: float = STREAM_READ_TIMEOUT_S,
+    ) -> None:
+        import pyrebase.pyrebase as pyrebase  # heavy (~0.7 s): only when this backend is chosen
+
+        self._pyrebase = pyrebase
+        self._clock = clock
+        self._lifetime_ms = lifetime_ms
+        self._retry_min_s, self._retry_max_s = retry_min_s, retry_max_s
+        self._stream_read_timeout_s = stream_read_timeout_s
+        self._app = pyrebase.initialize_app(config.pyrebase_dict())
+        _mount_timeouts(self._app.requests, HTTP_TIMEOUT_S)
+        self._tokens = TokenSource(config, self._post_json)
+        self._token_lock = threading.Lock()
+        self.rejected = RejectCounter()
+        self.stream_failures = 0
+        self._status = StatusReporter(NAME, post)
+        self._watchers = WatchList()
+        self._lock = threading.Lock()
+        self._identity: SigningIdentity | None = None
+        self._name = ""
+        self._addresses: list[Address] = []
+        self._publish_due = False
+        self._next_publish_at = 0.0
+        self._streams: dict[bytes, _Stream] = {}
+        self._stream_retry_at: dict[bytes, float] = {}
+        self._stream_backoff_s: dict[bytes, float] = {}
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._worker = threading.Thread(target=self._supervise, name="rdv-firebase", daemon=True)
+        self._worker.start()
+
+    # -- HTTP and tokens ----------------------------------------------------------------
+    def _post_json(self, url: str, body: dict[str, Any], timeout_s: float) -> tuple[int, Any]:
+        try:
+            reply = self._app.requests.post(url, json=body, timeout=timeout_s)
+        except requests.RequestException as exc:
+            raise FirebaseUnreachable(f"sign-in service unreachable: {type(exc).__name__}") from exc
+        try:
+            return reply.status_code, reply.json()
+        except ValueError:
+            return reply.status_code, None
+
+    def _token(self, timeout_s: float) -> str:
+        with self._token_lock:
+            return self._tokens.token(self._clock(), timeout_s)
+
+    def _rest(self, call: Callable[[Any, str], Any], timeout_s: float) -> Any:
+        """Run one pyrebase call with a fresh path builder (they are not thread-safe),
+        mapping its errors to ours. A 401 on a token we thought valid (revoked, or our
+        clock is behind) gets one retry with a fresh token."""
+        _local.timeout_s = timeout_s
+        try:
+            for attempt in (1, 2):
+                token = self._token(timeout_s)
+                try:
+                    return call(self._app.database(), token)
+                except requests.HTTPError as exc:
+                    response = getattr(exc.args[0], "response", None) if exc.args else None
+                    status = getattr(response, "status_code", 0)
+                    if status not in (401, 403):
+                        raise FirebaseUnreachable(f"database answered {status}") from exc
+                    with self._token_lock:
+                        self._tokens.invalidate()
+                    if attempt == 2:
+                        raise FirebaseAuthRejected(f"database refused ({status})") from exc
+            raise AssertionError("unreachable")
+        except (requests.RequestException, ValueError) as exc:
+            raise FirebaseUnreachable(f"database unreachable: {type(exc).__name__}") from exc
+        finally:
+            _local.timeout_s = None
+
+    # -- records ------------------------------------------------------------------------
+    def _verify_node(self, public_key: bytes, node: Any, source: str) -> PeerRecord | None:
+        if node is None:
+            return None
+        try:
+            if not isinstance(node, Mapping):
+                raise MalformedRecord("node is not an object")
+            record = verify_text(node.get("record"), int(self._clock() * 1000))
+            if record.public_key != public_key:
+                raise WrongKeyRecord(source)
+        except RecordError as exc:
+            self.rejected.add(exc.reason, source)
+            return None
+        return record
+
+    def start(self, identity: SigningIdentity, name: str, addresses: list[Address]) -> None:
+        with self._lock:
+            self._identity, self._name, self._addresses = identity, name, list(addresses)
+            self._publish_due = True
+        self._wake.set()
+
+    def update(self, addresses: list[Address]) -> None:
+        with self._lock:
+            self._addresses = list(addresses)
+            self._publish_due = True
+        self._wake.set()
+
+    def _publish(self) -> None:
+        with self._lock:
+            identity, name, addresses = self._identity, self._name, list(self._addresses)
+        assert identity is not None
+        text = to_text(
+            sign_record(identity, name, addresses, int(self._clock() * 1000), self._lifetime_ms)
+        )
+        kid = key_id(identity.signing_public)
+        self._rest(
+            lambda db, t: db.child(PHONES_PATH, kid).set({"record": text}, t), HTTP_TIMEOUT_S
+        )
+        with self._lock:
+            self._publish_due = False
+
+    def lookup(self, public_key: bytes, timeout_s: float) -> PeerRecord | None:
+        kid = key_id(public_key)
+        try:
+            node = self._rest(lambda db, t: db.child(PHONES_PATH, kid).get(t).val(), timeout_s)
+        except (FirebaseUnreachable, FirebaseAuthRejected) as exc:
+            log.info("firebase lookup failed: %s", exc)
+            self._status.set(False)
+            self._wake.set()
+            return None
+        self._status.set(True)
+        return self._verify_node(public_key, node, f"firebase:{kid}")
+
+    def watch(self, public_key: bytes, on_change: Callable[[PeerRecord], None]) -> None:
+        self._watchers.add(public_key, on_change)
+        self._wake.set()
+
+    def status(self) -> dict[str, bool]:
+        return {NAME: self._status.online}
+
+    # -- the supervisor thread ----------------------------------------------------------
+    def _supervise(self) -> None:
+        backoff_s = self._retry_min_s
+        while not self._stopping.is_set():
+            try:
+                wait_s = self._step()
+                self._status.set(True)
+                backoff_s = self._retry_min_s
+            except (FirebaseUnreachable, FirebaseAuthRejected) as exc:
+                if self._stopping.is_set():
+                    break
+                log.warning("firebase offline (%s); retry in %.0f s", exc, backoff_s)
+                self._status.set(False)
+                wait_s, backoff_s = backoff_s, min(backoff_s * 2, self._retry_max_s)
+            self._wake.wait(max(wait_s, 0.0))
+            self._wake.clear()
+        self._close_streams()
+
+    def _step(self) -> float:
+        """Do whatever is due; return seconds until something else is."""
+        self._token(HTTP_TIMEOUT_S)  # sign in / refresh (raises when refused or unreachable)
+        now = self._clock()
+        with self._lock:
+            started = self._identity is not None
+            due = self._publish_due or now >= self._next_publish_at
+        if started and due:
+            self._publish()
+            self._next_publish_at = now + self._lifetime_ms / 3000  # a third of the lifetime
+        deadlines = [self._tokens.refresh_at() - now]
+        if started:
+            deadlines.append(self._next_publish_at - now)
+        deadlines.extend(self._tend_streams(now))
+        return min(deadlines)
+
+    def _tend_streams(self, now: float) -> list[float]:
+        """Open a stream per watched key; restart ended ones with back-off."""
+        if any(s.ended.is_set() and s.token_expired for s in self._streams.values()):
+            with self._token_lock:
+                self._tokens.invalidate()  # auth_revoked: reconnect with a fresh token
+        token = self._token(HTTP_TIMEOUT_S)
+        deadlines = []
+        for public_key in self._watchers.watched_keys():
+            stream = self._streams.get(public_key)
+            if stream is not None and not stream.ended.is_set():
+                if stream.token == token:
+                    continue
+                stream.close()  # the token was refreshed: reconnect with the new one
+            if stream is not None:
+                del self._streams[public_key]
+                if stream.failed:
+                    self._stream_failed(public_key, now)
+            retry_at = self._stream_retry_at.get(public_key, 0.0)
+            if now < retry_at:
+                deadlines.append(retry_at - now)
+                continue
+            self._streams[public_key] = self._open_stream(public_key, token)
+        return deadlines
+
+    def _stream_failed(self, public_key: bytes, now: float) -> None:
+        """A stream died: probe with one REST read so a dead network backs off as a whole
+        (and an update missed meanwhile is delivered), then retry this key with back-off."""
+        self.stream_failures += 1
+        record = self.lookup(public_key, HTTP_TIMEOUT_S)
+        if not self._status.online:
+            raise FirebaseUnreachable("stream ended and the database is unreachable")
+        if record is not None:
+            self._watchers.offer(record)
+        backoff = self._stream_backoff_s.get(public_key, self._retry_min_s)
+        self._stream_retry_at[public_key] = now + backoff
+        self._stream_backoff_s[public_key] = min(backoff * 2, self._retry_max_s)
+
+    def _open_stream(self, public_key: bytes, token: str) -> _Stream:
+        kid = key_id(public_key)
+        db = self._app.database()
+        url = db.child(PHONES_PATH, kid).build_request_url(token)
+        node: list[Any] = [None]
+
+        def on_event(event: str, data: Any) -> None:
+            if event in ("put", "patch"):
+                if not isinstance(data, dict) or not isinstance(data.get("path"), str):
+                    self.rejected.add("malformed", f"firebase-stream:{kid}")
+                    return
+                node[0] = _apply(node[0], data["path"], data.get("data"), event == "patch")
+                record = self._verify_node(public_key, node[0], f"firebase-stream:{kid}")
+                if record is not None:
+                    self._stream_backoff_s.pop(public_key, None)
+                    self._watchers.offer(record)
+
+        return _Stream(
+            self._pyrebase,
+            url,
+            on_event,
+            db.build_headers,
+            token,
+            self._stream_read_timeout_s,
+            on_end=self._wake.set,
+            on_malformed=lambda: self.rejected.add("malformed", f"firebase-stream:{kid}"),
+        )
+
+    def _close_streams(self) -> None:
+        for stream in list(self._streams.values()):
+            stream.close()
+        self._streams.clear()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+        self._worker.join(STOP_JOIN_S)
+        self._close_streams()
+        self._status.set(False)
+
+
+class _Stream:
+    """One pyrebase event stream on a daemon thread that ends instead of reconnecting."""
+
+    def __init__(
+        self,
+        pyrebase: Any,
+        url: str,
+        on_event: Callable[[str, Any], None],
+        build_headers: Callable[..., dict[str, str]],
+        token: str,
+        read_timeout_s: float,
+        on_end: Callable[[], None],
+        on_malformed: Callable[[], None],
+    ) -> None:
+        self.token = token
+        self.ended = threading.Event()
+        self.failed = False  # ended by an error rather than by close()
+        self.token_expired = False
+        self._closing = False
+        self._sse: Any = None
+        self._on_event, self._on_end, self._on_malformed = on_event, on_end, on_malformed
+        session = pyrebase.KeepAuthSession()
+        _mount_timeouts(session, read_timeout_s)
+        self._make_sse = lambda: pyrebase.ClosableSSEClient(
+            url, session=session, build_headers=build_headers
+        )
+        self._thread = threading.Thread(target=self._run, name="rdv-firebase-stream", daemon=True)
+        self._thread.start()
+
+    def _run(self) -> None:
+        try:
+            sse = self._make_sse()  # connects; raises on refusal or HTTP error
+            sse.retry = 0
+            sse.should_connect = False  # its reconnect now ends the iteration instead
+            self._sse = sse
+            if self._closing:
+                return
+            for msg in sse:
+                if msg is None:  # keep-alive
+                    continue
+                if msg.event in ("cancel", "auth_revoked"):
+                    self.token_expired = msg.event == "auth_revoked"
+                    self.failed = True
+                    return
+                try:
+                    data = json.loads(msg.data)
+                except ValueError:
+                    self._on_malformed()
+                    continue
+                self._on_event(msg.event, data)
+            self.failed = not self._closing
+        except Exception as exc:  # the stream's end is reported, not raised on its thread
+            self.failed = not self._closing
+            if self.failed:
+                log.info("firebase stream ended: %s", type(exc).__name__)
+        finally:
+            self.ended.set()
+            self._on_end()
+
+    def close(self) -> None:
+        self._closing = True
+        sse = self._sse
+        if sse is not None:
+            sse.running = False
+            sse.should_connect = False
+            try:
+                sse.close()  # pyrebase's close; can raise AttributeError (NOTES.md)
+            except (AttributeError, OSError):
+                try:
+                    sse.resp.raw._connection.sock.shutdown(socket.SHUT_RDWR)
+                except (AttributeError, OSError):
+                    sse.resp.close()
+        self._thread.join(STREAM_JOIN_S)
