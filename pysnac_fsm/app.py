@@ -86,6 +86,7 @@ class Phone:
         self.lcd = lcd
         self.service = service
         self._changed = threading.Condition()
+        self._settled_state = model.state  # published after the loop armed the state's timers
         loop.observers.append(self._notify)
 
     @property
@@ -112,12 +113,13 @@ class Phone:
         self.loop.post(event)
 
     def wait_for_state(self, state: str, timeout_s: float) -> bool:
-        """Block until the phone is in `state` (for tests and the bench)."""
+        """Block until the phone has entered `state` and armed its timers (tests, bench)."""
         with self._changed:
-            return self._changed.wait_for(lambda: self.model.state == state, timeout=timeout_s)
+            return self._changed.wait_for(lambda: self._settled_state == state, timeout=timeout_s)
 
     def _notify(self, old: str, new: str, model: Any, now: float) -> None:
         with self._changed:
+            self._settled_state = new
             self._changed.notify_all()
 
 

@@ -26,7 +26,7 @@ def diagram_graph() -> Any:
     import graphviz
 
     machine = build_graph_machine(_DrawingModel())
-    graph = machine.get_graph()
+    graph = machine.get_graph(force_new=True)
     if not isinstance(graph, graphviz.Digraph):
         raise DiagramError(f"expected a graphviz Digraph, got {type(graph).__name__}")
     try:

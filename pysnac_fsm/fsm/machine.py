@@ -54,6 +54,7 @@ def build_graph_machine(model: Any) -> Any:
         title="PySNAC phone",
         show_conditions=True,
     )
+    machine.machine_attributes = {**machine.machine_attributes, "rankdir": "TB", "ranksep": "0.6"}
     if machine.graph_cls is not Graph:
         raise DiagramError(
             f"diagram engine fell back to {machine.graph_cls.__module__}; "

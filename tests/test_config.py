@@ -1,0 +1,215 @@
+"""The TOML config: the schema parses into frozen dataclasses, every bad key is named with
+its file, the first run writes a commented default, and the CLI turns errors into one
+line with exit status 2."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from pysnac_fsm.config import (
+    DEFAULT_CONFIG_TEXT,
+    default_config_path,
+    load_config,
+    load_or_create,
+    parse_config,
+    save_device_name,
+)
+from pysnac_fsm.errors import ConfigError
+from tests.conftest import REPO
+
+BOB_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
+FULL = f"""
+[device]
+name = "alice"
+key_file = "keys/alice.key"
+[network]
+bind = "127.0.0.1"
+udp_port = 47000
+[audio]
+driver = "wav"
+input_device = 3
+output_device = "pulse"
+input_wav = "in.wav"
+output_wav = "/tmp/out.wav"
+[codec]
+bitrate = 16000
+frame_ms = 40
+fec = false
+dtx = true
+[lcd]
+driver = "terminal"
+[rendezvous]
+backends = ["static", "firebase"]
+firebase_config = "fb.json"
+[[contacts]]
+name = "bob"
+public_key = "{BOB_KEY}"
+address = "127.0.0.1:47001"
+[[contacts]]
+name = "carol"
+public_key = "{"B" * 43}="
+"""
+
+
+def test_full_config_parses(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    config = parse_config(path, FULL)
+    assert config.path == path and config.folder == tmp_path
+    assert config.device.name == "alice"
+    assert config.device.key_file == (tmp_path / "keys/alice.key").resolve()
+    assert (config.network.bind, config.network.udp_port) == ("127.0.0.1", 47000)
+    assert config.audio.input_device == 3 and config.audio.output_device == "pulse"
+    assert config.audio.input_wav == (tmp_path / "in.wav").resolve()
+    assert config.audio.output_wav == Path("/tmp/out.wav")
+    assert config.codec == type(config.codec)(bitrate=16000, frame_ms=40, fec=False, dtx=True)
+    assert config.lcd.driver == "terminal"
+    assert config.rendezvous.backends == ("static", "firebase")
+    assert config.rendezvous.firebase_config == (tmp_path / "fb.json").resolve()
+    assert [c.name for c in config.contacts] == ["bob", "carol"]
+    assert config.contacts[0].public_key == bytes(range(32))
+    assert config.contacts[0].address == ("127.0.0.1", 47001)
+    assert config.contacts[1].address is None
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.device.name = "x"  # type: ignore[misc]
+
+
+def test_default_config_text_is_the_documented_default(tmp_path: Path) -> None:
+    config = parse_config(tmp_path / "c.toml", DEFAULT_CONFIG_TEXT)
+    assert config.device.name == "pysnac"
+    assert config.network.udp_port == 47000
+    assert config.audio.driver == "pyaudio"
+    assert config.codec.bitrate == 24000 and config.codec.frame_ms == 20
+    assert config.codec.fec and not config.codec.dtx
+    assert config.lcd.driver == "plate"
+    assert config.rendezvous.backends == ("lan",)
+    assert config.contacts == []
+    assert DEFAULT_CONFIG_TEXT.count("#") > 10  # commented
+
+
+@pytest.mark.parametrize(
+    ("text", "key", "problem"),
+    [
+        ("[device]\nname = 5", "device.name", "must be a string"),
+        ('[device]\nname = ""', "device.name", "empty"),
+        ('[device]\nname = "sixteen chars..."', "device.name", "longer than 15"),
+        ("[device]\nnmae = 'x'", "device.nmae", "unknown key"),
+        ("[network]\nudp_port = 70000", "network.udp_port", "not a UDP port"),
+        ("[network]\nudp_port = true", "network.udp_port", "true/false"),
+        ("[network]\nudp_port = '47000'", "network.udp_port", "must be an integer"),
+        ("[audio]\ndriver = 'alsa'", "audio.driver", "not one of"),
+        ("[audio]\ndriver = 'wav'", "audio.input_wav", "needs a microphone"),
+        ("[audio]\ninput_device = -1", "audio.input_device", "0 or more"),
+        ("[codec]\nbitrate = 100", "codec.bitrate", "outside Opus"),
+        ("[codec]\nframe_ms = 25", "codec.frame_ms", "not one of"),
+        ("[codec]\nfec = 1", "codec.fec", "true or false"),
+        ("[lcd]\ndriver = 'oled'", "lcd.driver", "not one of"),
+        ("[rendezvous]\nbackends = ['lan', 'dns']", "rendezvous.backends", "not one of"),
+        ("[rendezvous]\nbackends = ['lan', 'lan']", "rendezvous.backends", "twice"),
+        ("[rendezvous]\nbackends = ['firebase']", "rendezvous.firebase_config", "needs"),
+        ("lcd = 'plate'", "lcd", "must be a table"),
+        ("[extra]\na = 1", "extra", "unknown key"),
+        ("[[contacts]]\nname = 'bob'\npublic_key = 'abc'", "contacts[0].public_key", "base64"),
+        (
+            f"[[contacts]]\nname = 'bob'\npublic_key = '{BOB_KEY}'\naddress = 'x'",
+            "contacts[0].address",
+            "host:port",
+        ),
+        (
+            f"[[contacts]]\nname = 'b'\npublic_key = '{BOB_KEY}'\n"
+            f"[[contacts]]\nname = 'c'\npublic_key = '{BOB_KEY}'",
+            "contacts[1].public_key",
+            "same key",
+        ),
+        ("contacts = 3", "contacts", "array of tables"),
+    ],
+)
+def test_bad_values_name_file_and_key(tmp_path: Path, text: str, key: str, problem: str) -> None:
+    path = tmp_path / "config.toml"
+    with pytest.raises(ConfigError) as caught:
+        parse_config(path, text)
+    assert caught.value.key == key
+    assert problem in str(caught.value)
+    assert str(path) in str(caught.value)
+    assert caught.value.exit_status == 2
+
+
+def test_malformed_toml_names_the_file(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[device\nname=")
+    with pytest.raises(ConfigError, match="not valid TOML") as caught:
+        load_config(path)
+    assert str(path) in str(caught.value)
+
+
+def test_missing_file(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="no such file"):
+        load_config(tmp_path / "absent.toml")
+
+
+def test_first_run_writes_the_default(tmp_path: Path) -> None:
+    path = tmp_path / "sub" / "config.toml"
+    config, created = load_or_create(path)
+    assert created and path.read_text() == DEFAULT_CONFIG_TEXT
+    again, created_again = load_or_create(path)
+    assert not created_again and again == config
+
+
+def test_default_path_follows_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("PYSNAC_CONFIG", "/x/y.toml")
+    assert default_config_path() == Path("/x/y.toml")
+    monkeypatch.delenv("PYSNAC_CONFIG")
+    assert default_config_path() == Path("~/.config/pysnac/config.toml").expanduser()
+
+
+def test_save_device_name_keeps_comments(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(DEFAULT_CONFIG_TEXT)
+    save_device_name(path, 'new "one"')
+    text = path.read_text()
+    assert load_config(path).device.name == 'new "one"'
+    assert text.count("#") == DEFAULT_CONFIG_TEXT.count("#")
+    with pytest.raises(Exception, match="longer than 15"):
+        save_device_name(path, "x" * 16)
+    assert load_config(path).device.name == 'new "one"'
+
+
+def run_main(*args: str, env: dict[str, str]) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(REPO / "main.py"), *args],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+        env={**os.environ, **env},
+        input="quit\n",
+    )
+
+
+def test_cli_bad_config_is_one_line_exit_2(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[codec]\nframe_ms = 25\n")
+    result = run_main("--config", str(path), "run", "--lcd", "headless", env={})
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"pysnac: {path}: key 'codec.frame_ms': 25 is not one of 10, 20, 40, 60"
+    ]
+    missing = run_main("--config", str(tmp_path / "nope.toml"), env={})
+    assert missing.returncode == 2 and "nope.toml" in missing.stderr
+    assert "Traceback" not in missing.stderr
+
+
+def test_cli_first_run_creates_config_and_key_and_says_where(tmp_path: Path) -> None:
+    path = tmp_path / "home" / "config.toml"
+    result = run_main("run", "--lcd", "stdio", env={"PYSNAC_CONFIG": str(path)})
+    assert result.returncode == 0, result.stderr
+    assert f"wrote a default config to {path}" in result.stderr
+    key_file = path.parent / "identity.key"
+    assert f"created identity key {key_file}" in result.stderr
+    assert key_file.stat().st_mode & 0o777 == 0o600
+    assert '"type": "ready"' in result.stdout
