@@ -1,0 +1,167 @@
+"""One contract suite over every LCD driver present: headless, terminal (Textual, driven
+headless with `run_test`), and the plate driver over a simulated plate object."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import AsyncIterator, Callable
+
+import pytest
+
+from drivers.lcd import open_lcd
+from drivers.lcd.base import (
+    GLYPH_BARS,
+    GLYPH_CHECK,
+    LCD_COLUMNS,
+    Backlight,
+    Button,
+    to_unicode,
+)
+from drivers.lcd.plate import PLATE_BUTTON_IDS, PlateLcd
+from tests.test_lcd_plate import FakePlate
+
+TEXTUAL_KEYS = {
+    Button.SELECT: "enter",
+    Button.UP: "up",
+    Button.DOWN: "down",
+    Button.LEFT: "left",
+    Button.RIGHT: "right",
+}
+
+
+class Harness:
+    """Drives one driver the way its user would, and reads back what is displayed."""
+
+    def __init__(self, driver) -> None:
+        self.driver = driver
+        self.pressed: list[Button] = []
+        driver.attach(self.pressed.append)
+
+    async def press(self, button: Button) -> None:
+        self.driver.press(button)
+
+    async def displayed(self) -> str:
+        return "\n".join(to_unicode(line) for line in self.driver.lines)
+
+
+class TerminalHarness(Harness):
+    def __init__(self, driver, pilot) -> None:
+        super().__init__(driver)
+        self.pilot = pilot
+
+    async def press(self, button: Button) -> None:
+        await self.pilot.press(TEXTUAL_KEYS[button])
+
+    async def displayed(self) -> str:
+        await self.pilot.pause()
+        return self.driver.app.screen_text()
+
+
+class PlateHarness(Harness):
+    def __init__(self, driver, plate: FakePlate) -> None:
+        super().__init__(driver)
+        self.plate = plate
+        self.now = 0.0
+
+    async def press(self, button: Button) -> None:
+        self.plate.held.add(PLATE_BUTTON_IDS[button])
+        for _ in range(3):
+            self.now += 0.03
+            self.driver.poll_once(self.now)
+        self.plate.held.clear()
+        for _ in range(3):
+            self.now += 0.03
+            self.driver.poll_once(self.now)
+
+    async def displayed(self) -> str:
+        return "\n".join(to_unicode(line) for line in self.plate.rows())
+
+
+@contextlib.asynccontextmanager
+async def headless() -> AsyncIterator[Harness]:
+    yield Harness(open_lcd("headless"))
+
+
+@contextlib.asynccontextmanager
+async def terminal() -> AsyncIterator[Harness]:
+    driver = open_lcd("terminal")
+    async with driver.app.run_test() as pilot:
+        yield TerminalHarness(driver, pilot)
+
+
+@contextlib.asynccontextmanager
+async def plate() -> AsyncIterator[Harness]:
+    fake = FakePlate()
+    yield PlateHarness(PlateLcd(fake), fake)
+
+
+DRIVERS = {"headless": headless, "terminal": terminal, "plate": plate}
+
+
+def run(kind: str, body: Callable) -> None:
+    async def main() -> None:
+        async with DRIVERS[kind]() as harness:
+            await body(harness)
+
+    asyncio.run(main())
+
+
+@pytest.fixture(params=sorted(DRIVERS))
+def kind(request: pytest.FixtureRequest) -> str:
+    return request.param
+
+
+def test_shows_two_lines_of_sixteen_cells(kind: str) -> None:
+    async def body(h: Harness) -> None:
+        h.driver.show(("hello", "a line that is far too long"))
+        assert h.driver.lines == ("hello".ljust(LCD_COLUMNS), "a line that is f")
+        assert await h.displayed() == "hello           \na line that is f"
+        h.driver.show(("bye", ""))
+        assert (await h.displayed()).splitlines()[0].rstrip() == "bye"
+
+    run(kind, body)
+
+
+def test_custom_characters_take_one_cell(kind: str) -> None:
+    async def body(h: Harness) -> None:
+        h.driver.show((GLYPH_CHECK + "ok", "bars" + GLYPH_BARS[4]))
+        first, second = (await h.displayed()).splitlines()
+        assert first == "\u2713ok" + " " * 13
+        assert second == "bars\u2588" + " " * 11
+
+    run(kind, body)
+
+
+def test_backlight_colour(kind: str) -> None:
+    async def body(h: Harness) -> None:
+        for colour in (Backlight.GREEN, Backlight.RED):
+            h.driver.set_backlight(colour)
+            assert h.driver.backlight is colour
+
+    run(kind, body)
+
+
+def test_each_button_press_is_delivered_once(kind: str) -> None:
+    async def body(h: Harness) -> None:
+        for button in Button:
+            await h.press(button)
+        assert h.pressed == list(Button)
+
+    run(kind, body)
+
+
+def test_close_turns_the_backlight_off(kind: str) -> None:
+    async def body(h: Harness) -> None:
+        h.driver.set_backlight(Backlight.BLUE)
+        h.driver.close()
+        assert h.driver.backlight is Backlight.OFF
+
+    run(kind, body)
+
+
+def test_unknown_driver_is_a_config_error() -> None:
+    from pysnac_fsm.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="unknown LCD driver"):
+        open_lcd("oled")
