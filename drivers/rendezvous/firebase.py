@@ -54,7 +54,7 @@ STREAM_READ_TIMEOUT_S = 90.0  # Firebase sends keep-alive every ~30 s; silence m
 RETRY_MIN_S = 1.0  # back-off after a failure, doubling up to RETRY_MAX_S
 RETRY_MAX_S = 300.0
 STREAM_JOIN_S = 2.0
-STOP_JOIN_S = 5.0
+STOP_JOIN_S = 5.0  # a supervisor stuck in a hung HTTP call ends by its own timeout
 
 log = logging.getLogger(__name__)
 _local = threading.local()  # per-thread HTTP timeout for the shared session
@@ -114,6 +114,7 @@ class FirebaseRendezvous:
         retry_min_s: float = RETRY_MIN_S,
         retry_max_s: float = RETRY_MAX_S,
         stream_read_timeout_s: float = STREAM_READ_TIMEOUT_S,
+        http_timeout_s: float = HTTP_TIMEOUT_S,
     ) -> None:
         import pyrebase.pyrebase as pyrebase  # heavy (~0.7 s): only when this backend is chosen
 
@@ -122,8 +123,9 @@ class FirebaseRendezvous:
         self._lifetime_ms = lifetime_ms
         self._retry_min_s, self._retry_max_s = retry_min_s, retry_max_s
         self._stream_read_timeout_s = stream_read_timeout_s
+        self._http_timeout_s = http_timeout_s
         self._app = pyrebase.initialize_app(config.pyrebase_dict())
-        _mount_timeouts(self._app.requests, HTTP_TIMEOUT_S)
+        _mount_timeouts(self._app.requests, http_timeout_s)
         self._tokens = TokenSource(config, self._post_json)
         self._token_lock = threading.Lock()
         self.rejected = RejectCounter()
@@ -156,8 +158,13 @@ class FirebaseRendezvous:
             return reply.status_code, None
 
     def _token(self, timeout_s: float) -> str:
-        with self._token_lock:
+        # a bounded wait: another thread may be stuck signing in against a hung server
+        if not self._token_lock.acquire(timeout=timeout_s):
+            raise FirebaseUnreachable("sign-in still in progress")
+        try:
             return self._tokens.token(self._clock(), timeout_s)
+        finally:
+            self._token_lock.release()
 
     def _rest(self, call: Callable[[Any, str], Any], timeout_s: float) -> Any:
         """Run one pyrebase call with a fresh path builder (they are not thread-safe),
@@ -220,7 +227,7 @@ class FirebaseRendezvous:
         )
         kid = key_id(identity.signing_public)
         self._rest(
-            lambda db, t: db.child(PHONES_PATH, kid).set({"record": text}, t), HTTP_TIMEOUT_S
+            lambda db, t: db.child(PHONES_PATH, kid).set({"record": text}, t), self._http_timeout_s
         )
         with self._lock:
             self._publish_due = False
@@ -264,7 +271,7 @@ class FirebaseRendezvous:
 
     def _step(self) -> float:
         """Do whatever is due; return seconds until something else is."""
-        self._token(HTTP_TIMEOUT_S)  # sign in / refresh (raises when refused or unreachable)
+        self._token(self._http_timeout_s)  # sign in / refresh (raises when refused or unreachable)
         now = self._clock()
         with self._lock:
             started = self._identity is not None
@@ -283,7 +290,7 @@ class FirebaseRendezvous:
         if any(s.ended.is_set() and s.token_expired for s in self._streams.values()):
             with self._token_lock:
                 self._tokens.invalidate()  # auth_revoked: reconnect with a fresh token
-        token = self._token(HTTP_TIMEOUT_S)
+        token = self._token(self._http_timeout_s)
         deadlines = []
         for public_key in self._watchers.watched_keys():
             stream = self._streams.get(public_key)
@@ -306,7 +313,7 @@ class FirebaseRendezvous:
         """A stream died: probe with one REST read so a dead network backs off as a whole
         (and an update missed meanwhile is delivered), then retry this key with back-off."""
         self.stream_failures += 1
-        record = self.lookup(public_key, HTTP_TIMEOUT_S)
+        record = self.lookup(public_key, self._http_timeout_s)
         if not self._status.online:
             raise FirebaseUnreachable("stream ended and the database is unreachable")
         if record is not None:
@@ -351,7 +358,7 @@ class FirebaseRendezvous:
     def stop(self) -> None:
         self._stopping.set()
         self._wake.set()
-        self._worker.join(STOP_JOIN_S)
+        self._worker.join(min(STOP_JOIN_S, self._http_timeout_s + 1.0))
         self._close_streams()
         self._status.set(False)
 
