@@ -162,9 +162,8 @@ def build_phone(
         save_device_name=lambda name: save_device_name(config.path, name),
     )
     machine = build_machine(model)
-    timers = Timers(post, clock)
+    timers = Timers(post, clock)  # timer events go straight to the loop's queue
     loop = StateMachineLoop(model, lcd, timers, clock=timers.clock)
-    timers._post = loop.post  # timer events go straight to the loop's queue
     holder["loop"] = loop
     return Phone(model, machine, loop, timers, lcd, service)
 

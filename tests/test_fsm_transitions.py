@@ -411,3 +411,14 @@ def test_history_survives_restart(tmp_path: Path) -> None:
     second = SyncPhone(tmp_path)
     second.press(R, D, S)
     assert second.lines == (">bob        0:00", "Busy         1/1")
+
+
+def test_a_failing_callback_is_logged_not_fatal(phone: SyncPhone) -> None:
+    def broken(name: str, new_name: str) -> None:
+        raise OSError("disk full")
+
+    phone.phonebook.rename = broken  # type: ignore[method-assign]
+    phone.press(S, R, R, U, S)  # try to save a renamed contact
+    assert phone.state == table.EDIT_CONTACT_NAME  # the transition did not happen
+    phone.press(L, L)  # still responsive: back to the list
+    assert phone.state == table.CONTACTS

@@ -165,3 +165,27 @@ def test_unknown_driver_is_a_config_error() -> None:
 
     with pytest.raises(ConfigError, match="unknown LCD driver"):
         open_lcd("oled")
+
+
+def test_terminal_drives_a_whole_phone(tmp_path) -> None:
+    """Enter in the terminal opens the contacts through the real state-machine thread."""
+    from pysnac_fsm.app import NullCallService, build_phone
+    from pysnac_fsm.config import parse_config
+
+    config = parse_config(tmp_path / "config.toml", '[device]\nname = "alice"\n')
+    driver = open_lcd("terminal")
+    phone = build_phone(config, lcd=driver, call_service_factory=NullCallService, fingerprint="F")
+
+    async def body() -> None:
+        async with driver.app.run_test() as pilot:
+            phone.start()
+            try:
+                await pilot.press("enter")
+                assert driver.wait_for(lambda lines: "No contacts" in lines[0], 5.0)
+                await pilot.pause()  # let the app run the redraw the machine scheduled
+                assert "No contacts" in driver.app.screen_text()
+                assert phone.state == "contacts"
+            finally:
+                phone.stop()
+
+    asyncio.run(body())

@@ -100,6 +100,7 @@ class TerminalLcd:
         self._backlight = Backlight.OFF
         self._on_button: ButtonCallback | None = None
         self._loop: asyncio.AbstractEventLoop | None = None
+        self._shown = threading.Condition()
         self.app = LcdApp(self)
 
     @property
@@ -113,6 +114,13 @@ class TerminalLcd:
     def show(self, lines: tuple[str, str]) -> None:
         self._lines = (fit_line(lines[0]), fit_line(lines[1]))
         self._redraw()
+        with self._shown:
+            self._shown.notify_all()
+
+    def wait_for(self, predicate: Any, timeout_s: float) -> bool:
+        """Wait until `predicate(lines)` holds (its redraw is then already scheduled)."""
+        with self._shown:
+            return self._shown.wait_for(lambda: predicate(self._lines), timeout=timeout_s)
 
     def set_backlight(self, colour: Backlight) -> None:
         if colour is not self._backlight:

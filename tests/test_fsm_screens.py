@@ -1,0 +1,63 @@
+"""Every state's screen function is pure and fits the 16x2 display for any context,
+however long the names, reasons, SAS or fingerprints the network hands it."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import states
+from drivers.lcd.base import LCD_COLUMNS
+from pysnac_fsm.fsm import table
+from pysnac_fsm.history import CallRecord
+from states._format import clock, line
+from states.context import ScreenContext
+
+TEXT = st.text(max_size=40)
+RECORDS = st.builds(
+    CallRecord,
+    direction=st.sampled_from(["in", "out"]),
+    peer=TEXT,
+    duration_s=st.floats(0, 1e6),
+    outcome=TEXT,
+)
+CONTEXTS = st.builds(
+    ScreenContext,
+    state=st.sampled_from(table.STATES_IN_ORDER),
+    device_name=TEXT,
+    fingerprint=TEXT,
+    directory_online=st.sampled_from([None, True, False]),
+    menu_index=st.integers(0, 100),
+    contact_names=st.lists(TEXT, max_size=5).map(tuple),
+    contact_index=st.integers(0, 10),
+    recent_calls=st.lists(RECORDS, max_size=10).map(tuple),
+    recent_index=st.integers(0, 12),
+    edit_text=TEXT,
+    edit_cursor=st.integers(0, 20),
+    peer=TEXT,
+    peer_known=st.booleans(),
+    peer_fingerprint=TEXT,
+    sas=TEXT,
+    call_s=st.floats(0, 1e6),
+    volume=st.integers(0, 10),
+    muted=st.booleans(),
+    link_bars=st.integers(-3, 9),
+    reason=TEXT,
+    duration_s=st.floats(0, 1e6),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(CONTEXTS)
+def test_every_screen_fits(ctx: ScreenContext) -> None:
+    first, second = states.render(ctx)
+    assert len(first) == len(second) == LCD_COLUMNS
+    assert states.render(ctx) == (first, second)  # pure: same context, same screen
+
+
+def test_line_and_clock_helpers() -> None:
+    assert line("abc", "1/2") == "abc          1/2"
+    assert line("x" * 20, "end") == "x" * 13 + "end"
+    assert clock(65.9) == "1:05"
+    assert clock(3725) == "1:02:05"
+    assert clock(-3) == "0:00"
