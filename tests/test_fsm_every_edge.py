@@ -1,0 +1,93 @@
+"""Every edge of the state table, taken through the public event interface: for each
+(source, dest, trigger), a fresh phone is driven to `source` by buttons and events, the
+trigger is fired the way the real world would fire it (its button in that state's map,
+its call-service event, its timer), and the phone must land in `dest`."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import states
+from drivers.lcd.base import Button
+from pysnac_fsm.call_events import (
+    DirectoryStatus,
+    Discovered,
+    Established,
+    EventName,
+    Failure,
+    IncomingCall,
+)
+from pysnac_fsm.contacts import Contact
+from pysnac_fsm.fsm import table
+from tests.fake_call_service import SyncPhone
+
+S, U, D, L, R = Button.SELECT, Button.UP, Button.DOWN, Button.LEFT, Button.RIGHT
+DATA = {
+    EventName.INCOMING_CALL: IncomingCall("carol", bytes(range(1, 33)), True, "C"),
+    EventName.CALL_ESTABLISHED: Established("ab12", "bob"),
+    EventName.CONTACT_DISCOVERED: Discovered(Contact("dave", bytes([4]) * 32), "D"),
+    EventName.DIRECTORY_STATUS: DirectoryStatus("lan", True),
+}
+REACH: dict[str, list] = {
+    table.IDLE: [],
+    table.MENU: [R],
+    table.CONTACTS: [S],
+    table.RECENT_CALLS: [R, D, S],
+    table.THIS_DEVICE: [R, D, D, S],
+    table.EDIT_DEVICE_NAME: [R, D, D, S, R],
+    table.EDIT_CONTACT_NAME: [S, R],
+    table.CONFIRM_CONTACT: [EventName.CONTACT_DISCOVERED],
+    table.DIALING: [S, S],
+    table.RINGING: [EventName.INCOMING_CALL],
+    table.KEY_EXCHANGE: [S, S, EventName.REMOTE_ACCEPTED],
+    table.IN_CALL: [S, S, EventName.REMOTE_ACCEPTED, EventName.CALL_ESTABLISHED],
+    table.HANGUP: [S, S, EventName.REMOTE_BUSY],
+}
+# Extra steps some conditional edges need once in their source state.
+PREPARE: dict[tuple[str, str, str], list] = {
+    (table.MENU, table.RECENT_CALLS, "open_item"): [D],
+    (table.MENU, table.THIS_DEVICE, "open_item"): [D, D],
+    (table.EDIT_DEVICE_NAME, table.EDIT_DEVICE_NAME, "cursor_left"): [R],
+    (table.EDIT_CONTACT_NAME, table.EDIT_CONTACT_NAME, "cursor_left"): [R],
+}
+
+
+def act(phone: SyncPhone, step: Button | EventName) -> None:
+    if isinstance(step, Button):
+        phone.press(step)
+    else:
+        phone.event(step, DATA.get(step))
+
+
+def fire(phone: SyncPhone, source: str, trigger: str) -> None:
+    event_names = {name.value: name for name in EventName}
+    if trigger in event_names:
+        name = event_names[trigger]
+        phone.event(name, DATA.get(name, Failure("Oops")))
+    elif trigger in (table.TIMEOUT, table.TICK):
+        seconds = next(s for s, t, _ in table.STATE_TIMERS[source] if t == trigger)
+        phone.advance(seconds)
+    elif trigger == table.FAULT:
+        phone.loop.post_internal(table.FAULT, Failure("Broke"))
+        phone.drain()
+    else:
+        buttons = [b for b, t in states.STATE_MODULES[source].BUTTONS.items() if t == trigger]
+        assert buttons, f"no button fires {trigger} in {source}"
+        phone.press(buttons[0])
+
+
+@pytest.mark.parametrize(
+    ("source", "dest", "trigger"), sorted(table.edges()), ids=lambda value: str(value)
+)
+def test_edge(tmp_path: Path, source: str, dest: str, trigger: str) -> None:
+    phone = SyncPhone(tmp_path)
+    for step in REACH[source] + PREPARE.get((source, dest, trigger), []):
+        act(phone, step)
+    assert phone.state == source
+    ignored = phone.loop.ignored
+    fire(phone, source, trigger)
+    assert phone.state == dest
+    assert phone.loop.ignored == ignored  # the trigger was accepted, not dropped
+    assert phone.service.media_running == (dest == table.IN_CALL)
