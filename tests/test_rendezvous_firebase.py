@@ -354,3 +354,16 @@ def test_pyrebase_and_zeroconf_are_imported_only_when_chosen() -> None:
         [sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=60
     )
     assert out.stdout.split() == ["False", "False"], out.stderr
+
+
+def test_nothing_to_publish_is_a_retried_fault_not_a_dead_thread(project: Project) -> None:
+    alice_id, alice, events = _started(project, "alice")
+    try:
+        alice.start(alice_id, "alice", [])  # e.g. 0.0.0.0 on a host with no address yet
+        project.server.wait_until(lambda: len(project.server.calls("POST", "signIn")) >= 1)
+        assert alice.status() == {"firebase": False}
+        alice.update([("198.51.100.4", 47000)])
+        wait_event(events, is_status("firebase", True))
+        _wait_published(project, alice_id)
+    finally:
+        alice.stop()

@@ -10,6 +10,7 @@ offline and `CONTACT_DISCOVERED` when they see an unpinned phone; both go throug
 
 from __future__ import annotations
 
+import ipaddress
 import logging
 import threading
 from collections import Counter
@@ -23,6 +24,7 @@ from pysnac_fsm.errors import PysnacError
 log = logging.getLogger(__name__)
 
 Address = tuple[str, int]
+MAX_ADDRESSES = 8  # per record
 
 
 class RendezvousError(PysnacError):
@@ -179,3 +181,27 @@ class WatchList:
             except Exception:  # a watcher's bug must not kill the backend thread
                 log.exception("rendezvous watcher failed")
         return True
+
+
+def local_ipv4() -> list[str]:
+    """This host's non-loopback IPv4 addresses (what 0.0.0.0 means to a peer)."""
+    import ifaddr  # zeroconf's dependency; small
+
+    found = []
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            if isinstance(ip.ip, str) and not ipaddress.ip_address(ip.ip).is_loopback:
+                found.append(ip.ip)
+    return found
+
+
+def expand_wildcards(addresses: list[Address]) -> list[Address]:
+    """Replace a 0.0.0.0 host by each local IPv4 address, keeping the port; at most
+    MAX_ADDRESSES, without repeats."""
+    out: list[Address] = []
+    for host, port in addresses:
+        if host == "0.0.0.0":
+            out.extend((ip, port) for ip in local_ipv4())
+        else:
+            out.append((host, port))
+    return list(dict.fromkeys(out))[:MAX_ADDRESSES]

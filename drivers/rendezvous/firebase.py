@@ -37,6 +37,7 @@ from drivers.rendezvous.base import (
     StatusReporter,
     WatchList,
     WrongKeyRecord,
+    expand_wildcards,
 )
 from drivers.rendezvous.firebase_auth import (
     FirebaseAuthRejected,
@@ -208,13 +209,14 @@ class FirebaseRendezvous:
 
     def start(self, identity: SigningIdentity, name: str, addresses: list[Address]) -> None:
         with self._lock:
-            self._identity, self._name, self._addresses = identity, name, list(addresses)
+            self._identity, self._name = identity, name
+            self._addresses = expand_wildcards(addresses)
             self._publish_due = True
         self._wake.set()
 
     def update(self, addresses: list[Address]) -> None:
         with self._lock:
-            self._addresses = list(addresses)
+            self._addresses = expand_wildcards(addresses)
             self._publish_due = True
         self._wake.set()
 
@@ -259,10 +261,16 @@ class FirebaseRendezvous:
                 wait_s = self._step()
                 self._status.set(True)
                 backoff_s = self._retry_min_s
-            except (FirebaseUnreachable, FirebaseAuthRejected) as exc:
+            except Exception as exc:  # unreachable, refused, no address, or a bug: retry
                 if self._stopping.is_set():
                     break
-                log.warning("firebase offline (%s); retry in %.0f s", exc, backoff_s)
+                expected = isinstance(exc, FirebaseUnreachable | FirebaseAuthRejected)
+                log.log(
+                    logging.WARNING if expected else logging.ERROR,
+                    "firebase offline (%s); retry in %.0f s",
+                    exc if expected else repr(exc),
+                    backoff_s,
+                )
                 self._status.set(False)
                 wait_s, backoff_s = backoff_s, min(backoff_s * 2, self._retry_max_s)
             self._wake.wait(max(wait_s, 0.0))

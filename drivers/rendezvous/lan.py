@@ -17,7 +17,6 @@ import threading
 import time
 from collections.abc import Callable
 
-import ifaddr
 from zeroconf import (
     InterfaceChoice,
     NonUniqueNameException,
@@ -36,6 +35,8 @@ from drivers.rendezvous.base import (
     StatusReporter,
     WatchList,
     WrongKeyRecord,
+    expand_wildcards,
+    local_ipv4,
 )
 from drivers.rendezvous.record import RECORD_LIFETIME_MS, key_id, sign_record, to_text, verify_text
 from pysnac_fsm.call_events import CallEvent, Discovered, EventName, PostEvent
@@ -65,27 +66,6 @@ def _record_text(properties: dict[bytes, bytes | None]) -> str | None:
             break
         parts.append(chunk.decode("ascii", "replace"))
     return "".join(parts) or None
-
-
-def _local_ipv4() -> list[str]:
-    """This host's non-loopback IPv4 addresses (what 0.0.0.0 means to a peer)."""
-    found = []
-    for adapter in ifaddr.get_adapters():
-        for ip in adapter.ips:
-            if isinstance(ip.ip, str) and not ipaddress.ip_address(ip.ip).is_loopback:
-                found.append(ip.ip)
-    return found
-
-
-def expand_wildcards(addresses: list[Address]) -> list[Address]:
-    """Replace a 0.0.0.0 host by each local IPv4 address, keeping the port."""
-    out: list[Address] = []
-    for host, port in addresses:
-        if host == "0.0.0.0":
-            out.extend((ip, port) for ip in _local_ipv4())
-        else:
-            out.append((host, port))
-    return out
 
 
 def _fingerprint(public_key: bytes) -> str:
@@ -146,7 +126,7 @@ class LanRendezvous:
             identity, name, addresses = self._identity, self._name, list(self._addresses)
         assert identity is not None
         blob = sign_record(identity, name, addresses, self._now_ms(), self._lifetime_ms)
-        ips = [h for h, _ in addresses if _is_ip(h)] or _local_ipv4()
+        ips = [h for h, _ in addresses if _is_ip(h)] or local_ipv4()
         kid = key_id(identity.signing_public)
         return ServiceInfo(
             SERVICE_TYPE,
@@ -171,10 +151,15 @@ class LanRendezvous:
                 self._status.set(True)
                 retry_s = RETRY_MIN_S
                 wait_s = refresh_s
-            except (NonUniqueNameException, OSError, RuntimeError) as exc:
+            except Exception as exc:  # name conflict, socket error, no address: retry
                 if self._stopping.is_set():
                     return
-                log.warning("mDNS registration failed (%s); retry in %.0f s", exc, retry_s)
+                level = (
+                    logging.WARNING
+                    if isinstance(exc, NonUniqueNameException | OSError)
+                    else logging.ERROR
+                )
+                log.log(level, "mDNS registration failed (%r); retry in %.0f s", exc, retry_s)
                 self._status.set(False)
                 wait_s, retry_s = retry_s, min(retry_s * 2, RETRY_MAX_S)
             self._wake.wait(wait_s)

@@ -25,6 +25,7 @@ import re
 import struct
 
 from drivers.rendezvous.base import (
+    MAX_ADDRESSES,
     Address,
     BadRecordSignature,
     ExpiredRecord,
@@ -42,7 +43,6 @@ SIGNING_CONTEXT = b"PySNAC rendezvous record v1\x00"
 PUBLIC_KEY_BYTES = 32
 SIGNATURE_BYTES = 64
 MAX_NAME_BYTES = 64
-MAX_ADDRESSES = 8
 MAX_HOST_BYTES = 253  # the longest DNS name (RFC 1035 section 2.3.4)
 MAX_RECORD_BYTES = 1024  # the text form stays under mDNS's 1300-byte TXT advice (RFC 6763 6.2)
 RECORD_LIFETIME_MS = 15 * 60 * 1000  # what we publish; refreshed at a third of it
