@@ -8,7 +8,8 @@ both the device-name and contact-name states.
 
 from __future__ import annotations
 
-from drivers.lcd.base import Backlight, Button
+from drivers.lcd.base import LCD_COLUMNS, Backlight, Button
+from pysnac_fsm.fsm.limits import NAME_MAX_CHARS
 from states._format import line
 from states.context import ScreenContext
 
@@ -22,6 +23,10 @@ BUTTONS = {
 }
 
 
+HINT = "Sel"
+
+
 def screen(ctx: ScreenContext) -> tuple[str, str]:
-    cursor = min(ctx.edit_cursor, 14)
-    return line(ctx.edit_text), line(" " * cursor + "^", "" if cursor > 10 else "Sel")
+    cursor = min(ctx.edit_cursor, NAME_MAX_CHARS - 1)
+    hint = HINT if cursor + 1 < LCD_COLUMNS - len(HINT) else ""
+    return line(ctx.edit_text), line(" " * cursor + "^", hint)

@@ -7,6 +7,7 @@ limits shared by the model, the screens, the config and the drivers.
 from __future__ import annotations
 
 NAME_MAX_CHARS = 15  # device and contact names: fit one LCD line with a marker
+REASON_MAX_CHARS = 16  # a hang-up reason is one LCD line
 HISTORY_MAX_CALLS = 10  # recent calls kept across restarts
 VOLUME_MIN = 0
 VOLUME_MAX = 10

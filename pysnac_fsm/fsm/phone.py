@@ -32,6 +32,7 @@ from pysnac_fsm.fsm import table
 from pysnac_fsm.fsm.limits import (
     MENU_ITEMS,
     NAME_MAX_CHARS,
+    REASON_MAX_CHARS,
     TEXT_ENTRY_ALPHABET,
     VOLUME_DEFAULT,
     VOLUME_MAX,
@@ -176,7 +177,7 @@ class PhoneModel:
         except Exception as exc:
             reason = exc.reason if isinstance(exc, PysnacError) else f"{method} failed"
             log.error("call service %s raised: %s", method, exc, exc_info=True)
-            self._post(table.FAULT, Failure(reason=reason[:16], detail=str(exc)))
+            self._post(table.FAULT, Failure(reason=reason[:REASON_MAX_CHARS], detail=str(exc)))
             return False
         return True
 
@@ -339,6 +340,7 @@ class PhoneModel:
         incoming = _data(event)
         if not isinstance(incoming, IncomingCall):
             incoming = IncomingCall(peer_name="?", public_key=b"", known=False, fingerprint="")
+        self.discovered = None  # a pending pairing offer is dropped when the phone rings
         self.call = ActiveCall(
             peer=incoming.peer_name,
             outgoing=False,
@@ -397,7 +399,7 @@ class PhoneModel:
 
     # --- how calls end -------------------------------------------------------------------
     def _end(self, reason: str, now: float) -> None:
-        self.reason = reason[:16]
+        self.reason = reason[:REASON_MAX_CHARS]
         call = self.call
         if call is not None and call.connected_at is not None:
             self.duration_s = max(0.0, now - call.connected_at)
