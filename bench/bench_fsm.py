@@ -29,8 +29,9 @@ KEYS = [
     "AQIDBAUGBwgJCgsMDQ4PEBESExQVFhcYGRobHB0eHyA=",
     "AgMEBQYHCAkKCwwNDg8QERITFBUWFxgZGhscHR4fICE=",
 ]
-CONFIG = '[device]\nname = "alice"\n[lcd]\ndriver = "headless"\n' + "".join(
-    f'[[contacts]]\nname = "c{i}"\npublic_key = "{key}"\n' for i, key in enumerate(KEYS)
+CONFIG = (
+    '[device]\nname = "alice"\n[network]\nudp_port = 0\n[lcd]\ndriver = "headless"\n'
+    + "".join(f'[[contacts]]\nname = "c{i}"\npublic_key = "{key}"\n' for i, key in enumerate(KEYS))
 )
 
 

@@ -6,7 +6,7 @@ on its own, and the whole display is a function of this snapshot.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 from pysnac_fsm.history import CallRecord
 
@@ -38,4 +38,3 @@ class ScreenContext:
     link_bars: int = 0
     reason: str = ""
     duration_s: float = 0.0
-    extra: dict[str, str] = field(default_factory=dict)

@@ -46,7 +46,8 @@ def test_phone_process_over_stdio(tmp_path) -> None:
     config = tmp_path / "config.toml"
     key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
     config.write_text(
-        f'[device]\nname = "alice"\n[[contacts]]\nname = "bob"\npublic_key = "{key}"\n'
+        f'[device]\nname = "alice"\n[network]\nudp_port = 0\n'
+        f'[[contacts]]\nname = "bob"\npublic_key = "{key}"\n'
     )
     process = subprocess.Popen(
         [sys.executable, str(REPO / "main.py"), "--config", str(config), "run", "--lcd", "stdio"],
@@ -71,9 +72,9 @@ def test_phone_process_over_stdio(tmp_path) -> None:
     records = [json.loads(line) for line in [*lines, *rest.splitlines()]]
     assert records[0]["type"] == "ready" and records[0]["device"] == "alice"
     states = [(r["from"], r["state"]) for r in records if r["type"] == "state"]
-    # The placeholder call service has no network: the call fails as UNREACHABLE.
+    # bob has no address (and there is no rendezvous here): the call fails as UNREACHABLE.
     assert states[:3] == [("idle", "contacts"), ("contacts", "dialing"), ("dialing", "hangup")]
     hangup = next(r for r in records if r["type"] == "state" and r["state"] == "hangup")
-    assert hangup["peer"] == "bob" and hangup["reason"] == "No network"
+    assert hangup["peer"] == "bob" and hangup["reason"]
     screens = [r["lines"] for r in records if r["type"] == "screen"]
-    assert screens[-1][0].startswith("No network")
+    assert screens[-1][0].rstrip() == hangup["reason"]

@@ -138,9 +138,10 @@ class PhoneModel:
 
     # --- the screen snapshot -------------------------------------------------------------
     def context(self, now: float) -> ScreenContext:
-        call = self.call or self.last_call
+        call = self.call or self.last_call  # the hang-up screen shows the call just ended
         online = None if not self.directory else any(self.directory.values())
-        connected = call is not None and call.connected_at is not None and self.call is not None
+        live = self.call
+        call_s = now - live.connected_at if live and live.connected_at is not None else 0.0
         return ScreenContext(
             state=self.state,
             device_name=self.device_name,
@@ -161,7 +162,7 @@ class PhoneModel:
             outgoing=call.outgoing if call else True,
             ringback=call.ringback if call else False,
             sas=call.sas if call else "",
-            call_s=max(0.0, now - call.connected_at) if connected and call else 0.0,
+            call_s=max(0.0, call_s),
             volume=self.volume,
             muted=self.muted,
             link_bars=self.link.quality_bars,
