@@ -1,0 +1,85 @@
+"""The media frame format: round trips, wrap-around, and one rejection test per field."""
+
+from __future__ import annotations
+
+import contextlib
+import struct
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from pysnac_fsm.errors import PysnacError
+from pysnac_fsm.media import frames
+from pysnac_fsm.media.frames import MalformedFrame, MediaFrame, parse
+
+opus_packets = st.binary(min_size=1, max_size=300)
+
+
+@given(
+    seq=st.integers(0, 2**16 - 1),
+    ts=st.integers(0, 2**32 - 1),
+    loss=st.integers(0, 255),
+    opus=opus_packets,
+    redundant=st.lists(opus_packets, max_size=2),
+)
+def test_round_trip(seq, ts, loss, opus, redundant):
+    frame = MediaFrame(seq, ts, loss, opus, tuple(redundant))
+    payload = frame.encode()
+    assert len(payload) == frames.overhead_bytes(len(redundant)) + len(opus) + sum(
+        map(len, redundant)
+    )
+    assert parse(payload) == frame
+
+
+def test_header_is_eight_bytes_plus_two_per_redundant_frame():
+    assert frames.overhead_bytes(0) == 8
+    assert frames.overhead_bytes(2) == 12
+
+
+def test_sequence_and_timestamp_wrap():
+    frame = MediaFrame(2**16 + 5, 2**32 + 960, 0, b"\x01")
+    parsed = parse(frame.encode())
+    assert (parsed.seq, parsed.timestamp) == (5, 960)
+
+
+def test_redundant_order_is_newest_first():
+    frame = MediaFrame(1, 2880, 3, b"P", (b"prev", b"prev-prev"))
+    assert parse(frame.encode()).redundant == (b"prev", b"prev-prev")
+
+
+def _header(flags=0x40, seq=1, ts=960, loss=0):
+    return struct.pack(">BHIB", flags, seq, ts, loss)
+
+
+@pytest.mark.parametrize(
+    ("payload", "why"),
+    [
+        (b"", "empty"),
+        (_header(), "header only: no Opus byte"),
+        (_header(flags=0x80) + b"x", "version 2"),
+        (_header(flags=0x00) + b"x", "version 0"),
+        (_header(flags=0x44) + b"x", "reserved bit"),
+        (_header(flags=0x43) + b"x" * 20, "three redundant frames"),
+        (_header(flags=0x41) + b"\x00", "redundancy header truncated"),
+        (_header(flags=0x41) + b"\x00\x00" + b"xy", "zero-length redundant frame"),
+        (_header(flags=0x41) + b"\x00\x05" + b"abcde", "redundant eats the primary"),
+        (_header(flags=0x41) + b"\x00\x09" + b"abc", "redundant runs past the end"),
+        (_header(flags=0x41) + b"\x05\x00" + b"a" * 1300, "redundant longer than Opus max"),
+        (_header() + b"x" * 1276, "primary longer than Opus max"),
+    ],
+)
+def test_malformed_is_rejected_with_typed_error(payload, why):
+    with pytest.raises(MalformedFrame):
+        parse(payload)
+
+
+def test_malformed_is_a_pysnac_error():
+    assert issubclass(MalformedFrame, PysnacError)
+    assert issubclass(MalformedFrame, ValueError)
+
+
+@given(st.binary(max_size=64))
+def test_garbage_never_raises_anything_else(data):
+    with contextlib.suppress(MalformedFrame):
+        parse(data)
