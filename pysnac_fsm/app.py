@@ -169,8 +169,10 @@ def build_phone(
 
 
 def default_call_service_factory(config: Config) -> CallServiceFactory:
-    """THE seam for the call layer: for now every phone gets `NullCallService`."""
-    return NullCallService
+    """THE seam for the call layer: the UDP call service of `pysnac_fsm.call`."""
+    from pysnac_fsm.call.factory import udp_call_service_factory
+
+    return udp_call_service_factory(config)
 
 
 def state_record(old: str, new: str, model: PhoneModel, now: float) -> dict[str, Any]:

@@ -12,6 +12,7 @@ the lock, so they reach the machine in order), media payloads to the call's
 
 from __future__ import annotations
 
+import importlib
 import json
 import logging
 import threading
@@ -19,22 +20,33 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from drivers.audio.base import AudioDevice
 from drivers.clock import Clock, MonotonicClock
 from drivers.net.base import DatagramTransport, TransportClosed
 from pysnac_fsm.call.endpoint import Endpoint, Output
-from pysnac_fsm.call.media_workers import MediaSnapshot, MediaWorkers
 from pysnac_fsm.call.signalling import Phase
 from pysnac_fsm.call_events import CallEvent, EventName, Failure, LinkStats, PostEvent
 from pysnac_fsm.channel.identity import Identity
 from pysnac_fsm.contacts import Contact
 from pysnac_fsm.errors import PysnacError
-from pysnac_fsm.media.codec import CodecParams
-from pysnac_fsm.media.session import MediaSession
+
+if TYPE_CHECKING:  # the media stack (Opus, numpy) loads with the first call, not at start-up
+    from pysnac_fsm.call.media_workers import MediaSnapshot, MediaWorkers
+    from pysnac_fsm.media.codec import CodecParams
 
 log = logging.getLogger(__name__)
 
+# Loaded in the background at start, so the first call does not wait ~0.8 s for Opus,
+# numpy and scipy while the phone shows "Securing...".
+PRELOAD_MODULES = (
+    "pysnac_fsm.call.media_workers",
+    "pysnac_fsm.media.session",
+    "drivers.audio.wav_device",
+    "scipy.signal",
+    "scipy.io.wavfile",
+)
 TIMER_IDLE_S = 3600.0  # with no deadline the timer thread still wakes now and then
 THREAD_JOIN_S = 2.0
 QUALITY_LOSS_STEPS_PERCENT = (1.0, 3.0, 8.0, 15.0)  # bars drop past each loss threshold
@@ -61,7 +73,11 @@ class UdpCallService:
         wall_offset_s: float | None = None,
         call_log: Path | None = None,
     ) -> None:
-        self.codec = codec or CodecParams()
+        if codec is None:
+            from pysnac_fsm.media.codec import CodecParams
+
+            codec = CodecParams()
+        self.codec = codec
         self.clock = clock or MonotonicClock()
         if wall_offset_s is None:
             wall_offset_s = time.time() - self.clock.now()
@@ -77,21 +93,36 @@ class UdpCallService:
         self._wake = threading.Event()
         self._closed = threading.Event()
         self._threads: list[threading.Thread] = []
+        self.preloaded = threading.Event()  # the media stack is imported
         self._workers: MediaWorkers | None = None
         self._last_snapshot: MediaSnapshot | None = None
         self._muted = False
         self._volume: int | None = None
         self.send_errors = 0
         self.marks: dict[str, float] = {}  # clock times of call milestones, for the summary
+        self.sas = ""  # of the latest established call
 
     # ---- lifecycle --------------------------------------------------------------------
 
-    def start(self) -> UdpCallService:
+    def start(self, preload: bool = True) -> UdpCallService:
         for name, target in (("net-socket", self._socket_loop), ("net-timer", self._timer_loop)):
             thread = threading.Thread(target=target, name=name, daemon=True)
             self._threads.append(thread)
             thread.start()
+        if preload:
+            threading.Thread(target=self._preload, name="media-preload", daemon=True).start()
+        else:
+            self.preloaded.set()
         return self
+
+    def _preload(self) -> None:
+        for module in PRELOAD_MODULES:
+            try:
+                importlib.import_module(module)
+            except ImportError as exc:  # the first call will report it properly
+                log.debug("preloading %s failed: %s", module, exc)
+        self.preloaded.set()
+        self._append_call_log({"event": "preloaded", "at": self.clock.now()})
 
     def close(self) -> None:
         """Stop media, both threads and the socket. Idempotent."""
@@ -134,6 +165,9 @@ class UdpCallService:
                 return
             self._last_snapshot = None
             try:
+                from pysnac_fsm.call.media_workers import MediaWorkers
+                from pysnac_fsm.media.session import MediaSession
+
                 device = self._audio_factory()
                 workers = MediaWorkers(
                     MediaSession(self.codec),
@@ -281,20 +315,26 @@ class UdpCallService:
         if mark is not None:
             self.marks[mark] = now
         if event.name is EventName.CALL_ESTABLISHED:
-            self.marks_sas = getattr(event.data, "sas", "")
+            self.sas = getattr(event.data, "sas", "")
 
     def _write_call_log(self, snap: MediaSnapshot) -> None:
         """One JSON line per call (for `make demo` and the benchmark), when configured."""
         if self._call_log is None:
             return
         record = {
+            "event": "call",
             "marks": {**self.marks, "first_heard": snap.first_heard_at},
-            "sas": getattr(self, "marks_sas", ""),
+            "sas": self.sas,
             "media": asdict(snap.media),
             "audio": asdict(snap.audio),
             "counters": dict(self.endpoint.counters),
             "malformed_media": snap.malformed,
         }
+        self._append_call_log(record)
+
+    def _append_call_log(self, record: dict[str, object]) -> None:
+        if self._call_log is None:
+            return
         try:
             with self._call_log.open("a", encoding="utf-8") as handle:
                 handle.write(json.dumps(record) + "\n")
