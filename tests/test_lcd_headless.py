@@ -66,10 +66,11 @@ def test_phone_process_over_stdio(tmp_path) -> None:
         if '"state": "hangup"' in line:
             break
     process.stdin.write("quit\n")
-    process.stdin.flush()
-    rest, errors = process.communicate(timeout=30)
-    assert process.returncode == 0, errors
-    records = [json.loads(line) for line in [*lines, *rest.splitlines()]]
+    process.stdin.close()
+    # Read on with the same buffered reader: communicate() would skip what it buffered.
+    lines.extend(process.stdout)
+    assert process.wait(timeout=30) == 0, process.stderr.read()
+    records = [json.loads(line) for line in lines]
     assert records[0]["type"] == "ready" and records[0]["device"] == "alice"
     states = [(r["from"], r["state"]) for r in records if r["type"] == "state"]
     # bob has no address (and there is no rendezvous here): the call fails as UNREACHABLE.
