@@ -6,9 +6,10 @@
 configured drivers, serves the LCD's input on the main thread until the user quits or a
 signal arrives, then stops and joins everything.
 
-The call service is a seam: `call_service_factory(post) -> CallService`. Until the call
-layer is plugged in, `default_call_service_factory` returns `NullCallService`, which
-answers every call attempt with UNREACHABLE "No network".
+The call service is a seam: `call_service_factory(post) -> CallService`.
+`default_call_service_factory` builds the UDP call service of `pysnac_fsm.call` from the
+config; `NullCallService` (every call attempt is UNREACHABLE "No network") remains for
+tests and benches that want a phone without a network.
 """
 
 from __future__ import annotations
