@@ -1,0 +1,54 @@
+"""`main.py demo`: a real call between two phone processes on this machine (alice calls bob).
+
+Prints each LCD screen as it changes, then the call summary (set-up time, frames per
+direction, delays, both SAS, PESQ of what each side heard). See pysnac_fsm/demo/run.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from dataclasses import asdict
+from pathlib import Path
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--clip", type=Path, metavar="WAV", help="alice's microphone (default: a bundled clip)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out/demo"),
+        metavar="DIR",
+        help="where alice_heard.wav and bob_heard.wav go (default out/demo)",
+    )
+    parser.add_argument(
+        "--interactive",
+        action="store_true",
+        help="open the two terminal LCDs side by side (tmux) for a person to press buttons",
+    )
+    parser.add_argument(
+        "--talk-s", type=float, default=6.0, metavar="S", help="how long they talk (default 6)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+
+
+def main(args: argparse.Namespace) -> int:
+    from pysnac_fsm.demo.run import ALICE_CLIP, format_summary, run_demo, run_interactive
+    from pysnac_fsm.errors import UsageError
+
+    clip = args.clip or ALICE_CLIP
+    if args.talk_s <= 0 or args.talk_s > 600:
+        raise UsageError("--talk-s must be between 0 and 600 seconds")
+    if args.interactive:
+        return run_interactive(clip, args.out)
+    echo = (lambda _line: None) if args.json else print
+    result = run_demo(clip, args.out, args.talk_s, echo=echo)
+    if args.json:
+        data = asdict(result)
+        data.pop("screens")
+        print(json.dumps(data, default=str, indent=2))
+    else:
+        print(format_summary(result))
+    return 0 if result.sas_match else 1
