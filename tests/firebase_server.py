@@ -80,6 +80,7 @@ class FirebaseTestServer:
         self.keepalive_s = keepalive_s
         self.token_lifetime_s = token_lifetime_s
         self.write_allowed = write_allowed
+        self.on_write: Callable[[str, list[str]], None] | None = None  # (method, keys), pre-reply
         self.users: dict[str, tuple[str, str]] = {}  # email -> (password, uid)
         self.custom_tokens: dict[str, str] = {}  # token -> uid
         self.tokens: dict[str, tuple[str, float]] = {}  # id token -> (uid, expires_at)
@@ -297,6 +298,8 @@ class _Handler(BaseHTTPRequestHandler):
                 400, {"error": "Invalid data; couldn't parse JSON object, array, or value."}
             )
             return
+        if owner.on_write is not None:
+            owner.on_write(method, keys)
         if method == "PUT":
             self._reply(200, owner._write(keys, body, merge=False))
         elif method == "PATCH":

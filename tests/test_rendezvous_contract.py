@@ -157,6 +157,18 @@ class RendezvousContract:
         # newest-first delivery: never rolled back to the old address afterwards
         assert watcher.records[-1].addresses == rig.new_addresses
 
+    def test_quick_updates_end_at_the_last_address(self, rig: Rig) -> None:
+        """An update made while a publish is in flight is not lost."""
+        if not rig.follows_changes:
+            pytest.skip(f"{rig.backend} addresses never change while running")
+        watcher = Watcher()
+        rig.bob.watch(rig.alice_identity.signing_public, watcher)
+        publish(rig)
+        host = rig.addresses[0][0]
+        for port in range(47100, 47106):
+            rig.alice.update([(host, port)])
+        watcher.wait_for(lambda r: r.addresses == [(host, 47105)])
+
     def test_publisher_goes_online(self, rig: Rig) -> None:
         publish(rig)
         assert rig.alice.status() == {rig.backend: True}

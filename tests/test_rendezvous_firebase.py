@@ -367,3 +367,26 @@ def test_nothing_to_publish_is_a_retried_fault_not_a_dead_thread(project: Projec
         _wait_published(project, alice_id)
     finally:
         alice.stop()
+
+
+def test_an_update_during_a_publish_in_flight_is_published_too(project: Project) -> None:
+    """Regression: clearing the 'due' flag after the PUT lost an update made meanwhile."""
+    alice_id, alice, _ = _started(project, "alice")
+    bob = project.open(project.device("bob"))
+    watcher = Watcher()
+    moved = [("198.51.100.4", 47777)]
+    fired: list[bool] = []
+
+    def update_while_in_flight(method: str, keys: list[str]) -> None:
+        if method == "PUT" and not fired:
+            fired.append(True)
+            alice.update(moved)  # arrives while her first PUT is being served
+
+    project.server.on_write = update_while_in_flight
+    try:
+        bob.watch(alice_id.signing_public, watcher)
+        alice.start(alice_id, "alice", [("198.51.100.4", 47000)])
+        watcher.wait_for(lambda r: r.addresses == moved)
+    finally:
+        alice.stop()
+        bob.stop()

@@ -221,18 +221,23 @@ class FirebaseRendezvous:
         self._wake.set()
 
     def _publish(self) -> None:
-        with self._lock:
+        with self._lock:  # snapshot and clear together: an update() from now on is due again
             identity, name, addresses = self._identity, self._name, list(self._addresses)
-        assert identity is not None
-        text = to_text(
-            sign_record(identity, name, addresses, int(self._clock() * 1000), self._lifetime_ms)
-        )
-        kid = key_id(identity.signing_public)
-        self._rest(
-            lambda db, t: db.child(PHONES_PATH, kid).set({"record": text}, t), self._http_timeout_s
-        )
-        with self._lock:
             self._publish_due = False
+        assert identity is not None
+        try:
+            text = to_text(
+                sign_record(identity, name, addresses, int(self._clock() * 1000), self._lifetime_ms)
+            )
+            kid = key_id(identity.signing_public)
+            self._rest(
+                lambda db, t: db.child(PHONES_PATH, kid).set({"record": text}, t),
+                self._http_timeout_s,
+            )
+        except BaseException:
+            with self._lock:
+                self._publish_due = True
+            raise
 
     def lookup(self, public_key: bytes, timeout_s: float) -> PeerRecord | None:
         kid = key_id(public_key)
