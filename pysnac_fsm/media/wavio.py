@@ -6,6 +6,7 @@ averaged to mono. A file that is not a usable WAV raises `WavError` with one cle
 
 from __future__ import annotations
 
+import warnings
 from fractions import Fraction
 from pathlib import Path
 
@@ -27,7 +28,9 @@ def read_wav_48k(path: str | Path) -> np.ndarray:
     from scipy.signal import resample_poly
 
     try:
-        rate, data = scipy.io.wavfile.read(str(path))
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", scipy.io.wavfile.WavFileWarning)
+            rate, data = scipy.io.wavfile.read(str(path))
     except FileNotFoundError:
         raise WavError(f"{path}: no such file") from None
     except (ValueError, OSError, EOFError, IndexError) as exc:
