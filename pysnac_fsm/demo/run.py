@@ -90,10 +90,12 @@ def check_clip(path: Path) -> None:
 
     if not path.is_file():
         raise UsageError(f"--clip {path}: no such file")
+    from drivers.audio.base import AudioDeviceError
+
     try:
         samples = load_16k(path)
-    except Exception as exc:
-        raise UsageError(f"--clip {path}: not a readable WAV file ({exc})") from exc
+    except AudioDeviceError as exc:
+        raise UsageError(f"--clip {path}: {exc.problem}") from exc
     if len(samples) < 16000:
         raise UsageError(f"--clip {path}: shorter than one second")
 
