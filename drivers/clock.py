@@ -15,6 +15,7 @@ import time
 from typing import Protocol
 
 CANCEL_POLL_S = 0.01  # how often ManualClock waiters look at their cancel event (real time)
+EPSILON_S = 1e-9  # deadlines built from sums of float periods land a hair off
 
 
 class Clock(Protocol):
@@ -80,7 +81,7 @@ class ManualClock:
             self._waiters += 1
             self._cond.notify_all()
             try:
-                while self._now < deadline:
+                while self._now < deadline - EPSILON_S:
                     if cancel is not None and cancel.is_set():
                         return False
                     # The timeout only lets a waiter notice `cancel`; time moves by advance().

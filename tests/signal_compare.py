@@ -27,10 +27,13 @@ CLICK_REFRACTORY_S = 0.05
 
 def read_wav(path: Path) -> tuple[int, np.ndarray]:
     """A WAV file as (rate, float samples in [-1, 1], mono)."""
-    from scipy.io import wavfile
-
-    rate, data = wavfile.read(path)
-    return int(rate), to_float(data)
+    with wave.open(str(path), "rb") as wav:
+        if wav.getsampwidth() != 2:
+            raise ValueError(f"{path}: only 16-bit WAV files are compared")
+        rate = wav.getframerate()
+        channels = wav.getnchannels()
+        data = np.frombuffer(wav.readframes(wav.getnframes()), dtype="<i2")
+    return rate, to_float(data.reshape(-1, channels) if channels > 1 else data)
 
 
 def to_float(data: np.ndarray | bytes) -> np.ndarray:
@@ -65,12 +68,13 @@ def estimate_delay(
     `min_delay` defaults to -max_delay: a recording started after the sound began starts
     part-way into the reference (a negative lag).
     """
-    from scipy.signal import fftconvolve
-
     ref = to_float(reference)
     out = to_float(output)
     low = -max_delay if min_delay is None else min_delay
-    corr = fftconvolve(out, ref[::-1], mode="full")  # index len(ref)-1 is lag 0
+    size = len(ref) + len(out) - 1
+    n_fft = 1 << (size - 1).bit_length()
+    corr = np.fft.irfft(np.fft.rfft(out, n_fft) * np.fft.rfft(ref[::-1], n_fft), n_fft)[:size]
+    # index len(ref)-1 of the full correlation is lag 0
     zero = len(ref) - 1
     first = max(0, zero + low)
     lags = corr[first : zero + max_delay + 1]

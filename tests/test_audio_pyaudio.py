@@ -21,8 +21,9 @@ from drivers.audio import AudioDeviceError, AudioParams, open_audio_device
 from drivers.audio.base import AudioDevice
 from drivers.audio.pulse_rig import PulseRig
 from drivers.clock import MonotonicClock
-from tests.fixtures_audio import pulse_rig, speech_48k  # noqa: F401 -- until conftest loads it
 from tests.signal_compare import estimate_delay, read_wav, to_float, windowed_correlation
+
+pytest_plugins = ["tests.fixtures_audio"]  # until tests/conftest.py loads it
 
 RATE = 48000
 MIN_WINDOW_CORRELATION = 0.9
@@ -39,7 +40,7 @@ def stall(seconds: float) -> None:
 
 
 @pytest.fixture
-def device_a(pulse_rig: PulseRig) -> Iterator[AudioDevice]:  # noqa: F811
+def device_a(pulse_rig: PulseRig) -> Iterator[AudioDevice]:
     mic, speaker = pulse_rig.device_names("a")
     device = open_audio_device("pyaudio", AudioParams(input_device=mic, output_device=speaker))
     device.start()
@@ -48,8 +49,8 @@ def device_a(pulse_rig: PulseRig) -> Iterator[AudioDevice]:  # noqa: F811
 
 
 def test_speech_into_the_microphone_is_captured(
-    pulse_rig: PulseRig,  # noqa: F811
-    speech_48k: Path,  # noqa: F811
+    pulse_rig: PulseRig,
+    speech_48k: Path,
     device_a: AudioDevice,
 ) -> None:
     _, reference = read_wav(speech_48k)
@@ -68,8 +69,8 @@ def test_speech_into_the_microphone_is_captured(
 
 
 def test_what_the_device_plays_reaches_the_speaker(
-    pulse_rig: PulseRig,  # noqa: F811
-    speech_48k: Path,  # noqa: F811
+    pulse_rig: PulseRig,
+    speech_48k: Path,
     device_a: AudioDevice,
     tmp_path: Path,
 ) -> None:
@@ -118,7 +119,7 @@ def test_a_stalled_writer_counts_an_underrun_and_goes_on(device_a: AudioDevice) 
     assert stats.frames_played == 20
 
 
-def test_a_device_pulled_mid_stream_raises_a_named_error(pulse_rig: PulseRig) -> None:  # noqa: F811
+def test_a_device_pulled_mid_stream_raises_a_named_error(pulse_rig: PulseRig) -> None:
     mic, speaker = pulse_rig.device_names("b")
     device = open_audio_device("pyaudio", AudioParams(input_device=mic, output_device=speaker))
     device.start()

@@ -168,9 +168,6 @@ class PulseRig:
             "PULSE_SERVER": self._server,
             "ALSA_CONFIG_PATH": f"{SYSTEM_ALSA_CONF}:{self.alsa_config}",
         }
-        if self._daemon is not None:
-            assert self.root is not None
-            env["PULSE_RUNTIME_PATH"] = str(self.root / "runtime" / "pulse")
         return env
 
     def phone_server(self, phone: str) -> str:
@@ -322,8 +319,10 @@ class PulseRig:
         lines = [f"load-module module-native-protocol-unix auth-anonymous=1 socket={socket_path}"]
         lines += [self._null_sink_args(sink) for sink in self.sinks]
         script.write_text("\n".join(f"{line}" for line in lines) + "\n")
+        (runtime / "pulse").mkdir(mode=0o700, exist_ok=True)
         env = dict(os.environ, XDG_RUNTIME_DIR=str(runtime), HOME=str(home))
-        env.pop("PULSE_SERVER", None)
+        for inherited in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_SINK", "PULSE_SOURCE"):
+            env.pop(inherited, None)  # e.g. another rig's, activated in this process
         self._daemon = subprocess.Popen(
             [
                 "pulseaudio",

@@ -13,6 +13,7 @@ from __future__ import annotations
 import wave
 from math import gcd
 from pathlib import Path
+from typing import BinaryIO
 
 import numpy as np
 
@@ -57,6 +58,7 @@ class WavDevice(PacedDevice):
         self.name = f"wav:{params.input_wav or '-'}>{params.output_wav or '-'}"
         self._clip = np.zeros(0, dtype="<i2")
         self._writer: wave.Wave_write | None = None
+        self._file: BinaryIO | None = None
 
     def _open(self) -> None:
         if self.params.input_wav is not None:
@@ -64,9 +66,10 @@ class WavDevice(PacedDevice):
         if self.params.output_wav is not None:
             path = Path(self.params.output_wav)
             try:
-                self._writer = wave.open(str(path), "wb")  # noqa: SIM115 -- closed in _close
+                self._file = open(path, "wb")  # noqa: SIM115 -- closed in _close
             except OSError as exc:
                 raise AudioDeviceError(str(path), f"cannot write the recording ({exc})") from exc
+            self._writer = wave.open(self._file, "wb")  # noqa: SIM115 -- closed in _close
             self._writer.setnchannels(1)
             self._writer.setsampwidth(2)
             self._writer.setframerate(self.params.sample_rate)
@@ -95,3 +98,6 @@ class WavDevice(PacedDevice):
         if self._writer is not None:
             self._writer.close()  # patches the header's lengths
             self._writer = None
+        if self._file is not None:
+            self._file.close()
+            self._file = None
