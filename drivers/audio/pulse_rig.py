@@ -380,7 +380,7 @@ class PulseRig:
         )
 
     def _load_null_sink(self, sink: str) -> str:
-        args = self._null_sink_args(sink).split()[1:]
+        args = self._null_sink_args(sink).split()  # "load-module module-null-sink ..."
         return self.pactl(*args).strip()
 
     def _keepalive_reader(self, sink: str) -> subprocess.Popen[bytes]:
