@@ -8,24 +8,24 @@ events) open per watched key. Any failure marks the backend offline and retries 
 doubling back-off; LAN and static keep working meanwhile.
 
 pyrebase4 is imported only here, in the constructor, and its hazards (../shared/NOTES.md)
-are handled: stream threads are made daemons and reconnected by us (with back-off and a
-fresh token) instead of by its SSE client; `Stream.close` AttributeError is caught;
-a fresh `Database` path builder is made per call since they are not thread-safe; every
-HTTP request gets a timeout (pyrebase sets none) through an adapter on its session.
+are handled: its `Stream` (a non-daemon thread whose `close` can raise AttributeError or
+spin forever when the connection failed) is not used; each stream is pyrebase's own
+`ClosableSSEClient` on a daemon thread of ours that ends instead of reconnecting, so we
+reconnect with back-off and a fresh token, and its `close` errors are caught. A fresh
+`Database` path builder is made per call (they are not thread-safe), and every HTTP
+request gets a timeout (pyrebase sets none) through an adapter on its session. Sign-in is
+firebase_auth.py (pyrebase's `Auth` cannot be pointed at anything but Google).
 """
 
 from __future__ import annotations
 
-import json
 import logging
-import socket
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any
 
 import requests
-from requests.adapters import HTTPAdapter
 
 from drivers.rendezvous.base import (
     Address,
@@ -45,62 +45,25 @@ from drivers.rendezvous.firebase_auth import (
     FirebaseUnreachable,
     TokenSource,
 )
+from drivers.rendezvous.firebase_stream import (
+    EventStream,
+    apply_event,
+    call_timeout,
+    mount_timeouts,
+)
 from drivers.rendezvous.record import RECORD_LIFETIME_MS, key_id, sign_record, to_text, verify_text
 from pysnac_fsm.call_events import PostEvent
 
 NAME = "firebase"
 PHONES_PATH = "phones"
+PROBE_KEY = "probe"  # an empty node read to test reachability (any key id is readable)
 HTTP_TIMEOUT_S = 10.0  # one REST call, connect and read
 STREAM_READ_TIMEOUT_S = 90.0  # Firebase sends keep-alive every ~30 s; silence means dead
 RETRY_MIN_S = 1.0  # back-off after a failure, doubling up to RETRY_MAX_S
 RETRY_MAX_S = 300.0
-STREAM_JOIN_S = 2.0
 STOP_JOIN_S = 5.0  # a supervisor stuck in a hung HTTP call ends by its own timeout
 
 log = logging.getLogger(__name__)
-_local = threading.local()  # per-thread HTTP timeout for the shared session
-
-
-class _TimeoutAdapter(HTTPAdapter):
-    """Gives every request a timeout: the calling thread's, else `default_s`."""
-
-    def __init__(self, default_s: float) -> None:
-        super().__init__()
-        self.default_s = default_s
-
-    def send(self, request: Any, timeout: Any = None, **kwargs: Any) -> Any:
-        if timeout is None:
-            timeout = getattr(_local, "timeout_s", None) or self.default_s
-        return super().send(request, timeout=timeout, **kwargs)
-
-
-def _mount_timeouts(session: requests.Session, default_s: float) -> None:
-    adapter = _TimeoutAdapter(default_s)
-    session.mount("http://", adapter)
-    session.mount("https://", adapter)
-
-
-def _apply(node: Any, path: str, data: Any, merge: bool) -> Any:
-    """Apply a streamed `put` (replace) or `patch` (merge children) at `path` to `node`."""
-    keys = [k for k in path.split("/") if k]
-    if not keys:
-        if merge and isinstance(node, dict) and isinstance(data, dict):
-            return {**node, **data}
-        return data
-    root = dict(node) if isinstance(node, dict) else {}
-    parent = root
-    for key in keys[:-1]:
-        child = parent.get(key)
-        parent[key] = dict(child) if isinstance(child, dict) else {}
-        parent = parent[key]
-    last = keys[-1]
-    if merge and isinstance(parent.get(last), dict) and isinstance(data, dict):
-        parent[last] = {**parent[last], **data}
-    elif data is None:
-        parent.pop(last, None)
-    else:
-        parent[last] = data
-    return root
 
 
 class FirebaseRendezvous:
@@ -126,7 +89,7 @@ class FirebaseRendezvous:
         self._stream_read_timeout_s = stream_read_timeout_s
         self._http_timeout_s = http_timeout_s
         self._app = pyrebase.initialize_app(config.pyrebase_dict())
-        _mount_timeouts(self._app.requests, http_timeout_s)
+        mount_timeouts(self._app.requests, http_timeout_s)
         self._tokens = TokenSource(config, self._post_json)
         self._token_lock = threading.Lock()
         self.rejected = RejectCounter()
@@ -139,7 +102,7 @@ class FirebaseRendezvous:
         self._addresses: list[Address] = []
         self._publish_due = False
         self._next_publish_at = 0.0
-        self._streams: dict[bytes, _Stream] = {}
+        self._streams: dict[bytes, EventStream] = {}
         self._stream_retry_at: dict[bytes, float] = {}
         self._stream_backoff_s: dict[bytes, float] = {}
         self._wake = threading.Event()
@@ -171,7 +134,7 @@ class FirebaseRendezvous:
         """Run one pyrebase call with a fresh path builder (they are not thread-safe),
         mapping its errors to ours. A 401 on a token we thought valid (revoked, or our
         clock is behind) gets one retry with a fresh token."""
-        _local.timeout_s = timeout_s
+        call_timeout.timeout_s = timeout_s
         try:
             for attempt in (1, 2):
                 token = self._token(timeout_s)
@@ -190,7 +153,7 @@ class FirebaseRendezvous:
         except (requests.RequestException, ValueError) as exc:
             raise FirebaseUnreachable(f"database unreachable: {type(exc).__name__}") from exc
         finally:
-            _local.timeout_s = None
+            call_timeout.timeout_s = None
 
     # -- records ------------------------------------------------------------------------
     def _verify_node(self, public_key: bytes, node: Any, source: str) -> PeerRecord | None:
@@ -292,6 +255,9 @@ class FirebaseRendezvous:
         if started and due:
             self._publish()
             self._next_publish_at = now + self._lifetime_ms / 3000  # a third of the lifetime
+        elif not self._status.online:
+            # nothing else went over the network: only a real answer may say "online"
+            self._rest(lambda db, t: db.child(PHONES_PATH, PROBE_KEY).get(t), self._http_timeout_s)
         deadlines = [self._tokens.refresh_at() - now]
         if started:
             deadlines.append(self._next_publish_at - now)
@@ -335,7 +301,7 @@ class FirebaseRendezvous:
         self._stream_retry_at[public_key] = now + backoff
         self._stream_backoff_s[public_key] = min(backoff * 2, self._retry_max_s)
 
-    def _open_stream(self, public_key: bytes, token: str) -> _Stream:
+    def _open_stream(self, public_key: bytes, token: str) -> EventStream:
         kid = key_id(public_key)
         db = self._app.database()
         url = db.child(PHONES_PATH, kid).build_request_url(token)
@@ -346,13 +312,13 @@ class FirebaseRendezvous:
                 if not isinstance(data, dict) or not isinstance(data.get("path"), str):
                     self.rejected.add("malformed", f"firebase-stream:{kid}")
                     return
-                node[0] = _apply(node[0], data["path"], data.get("data"), event == "patch")
+                node[0] = apply_event(node[0], data["path"], data.get("data"), event == "patch")
                 record = self._verify_node(public_key, node[0], f"firebase-stream:{kid}")
                 if record is not None:
                     self._stream_backoff_s.pop(public_key, None)
                     self._watchers.offer(record)
 
-        return _Stream(
+        return EventStream(
             self._pyrebase,
             url,
             on_event,
@@ -374,78 +340,3 @@ class FirebaseRendezvous:
         self._worker.join(min(STOP_JOIN_S, self._http_timeout_s + 1.0))
         self._close_streams()
         self._status.set(False)
-
-
-class _Stream:
-    """One pyrebase event stream on a daemon thread that ends instead of reconnecting."""
-
-    def __init__(
-        self,
-        pyrebase: Any,
-        url: str,
-        on_event: Callable[[str, Any], None],
-        build_headers: Callable[..., dict[str, str]],
-        token: str,
-        read_timeout_s: float,
-        on_end: Callable[[], None],
-        on_malformed: Callable[[], None],
-    ) -> None:
-        self.token = token
-        self.ended = threading.Event()
-        self.failed = False  # ended by an error rather than by close()
-        self.token_expired = False
-        self._closing = False
-        self._sse: Any = None
-        self._on_event, self._on_end, self._on_malformed = on_event, on_end, on_malformed
-        session = pyrebase.KeepAuthSession()
-        _mount_timeouts(session, read_timeout_s)
-        self._make_sse = lambda: pyrebase.ClosableSSEClient(
-            url, session=session, build_headers=build_headers
-        )
-        self._thread = threading.Thread(target=self._run, name="rdv-firebase-stream", daemon=True)
-        self._thread.start()
-
-    def _run(self) -> None:
-        try:
-            sse = self._make_sse()  # connects; raises on refusal or HTTP error
-            sse.retry = 0
-            sse.should_connect = False  # its reconnect now ends the iteration instead
-            self._sse = sse
-            if self._closing:
-                return
-            for msg in sse:
-                if msg is None:  # keep-alive
-                    continue
-                if msg.event in ("cancel", "auth_revoked"):
-                    self.token_expired = msg.event == "auth_revoked"
-                    self.failed = True
-                    return
-                try:
-                    data = json.loads(msg.data)
-                except ValueError:
-                    self._on_malformed()
-                    continue
-                self._on_event(msg.event, data)
-            self.failed = not self._closing
-        except Exception as exc:  # the stream's end is reported, not raised on its thread
-            self.failed = not self._closing
-            if self.failed:
-                log.info("firebase stream ended: %s", type(exc).__name__)
-        finally:
-            self.ended.set()
-            self._on_end()
-
-    def close(self) -> None:
-        self._closing = True
-        sse = self._sse
-        if sse is not None:
-            sse.running = False
-            sse.should_connect = False
-            try:
-                sse.close()  # pyrebase's close; can raise AttributeError (NOTES.md)
-            except (AttributeError, OSError):
-                try:
-                    sse.resp.raw._connection.sock.shutdown(socket.SHUT_RDWR)
-                except (AttributeError, OSError):
-                    sse.resp.close()
-        self._thread.join(STREAM_JOIN_S)
