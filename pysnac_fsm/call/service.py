@@ -91,6 +91,7 @@ class UdpCallService:
         self._call_log = call_log
         self._lock = threading.RLock()
         self._wake = threading.Event()
+        self._armed = 0.0  # the deadline the timer thread sleeps until
         self._closed = threading.Event()
         self._threads: list[threading.Thread] = []
         self.preloaded = threading.Event()  # the media stack is imported
@@ -250,12 +251,13 @@ class UdpCallService:
 
     def _timer_loop(self) -> None:
         while not self._closed.is_set():
-            self._wake.clear()
-            with self._lock:
+            with self._lock:  # _run compares with _armed under this lock: no lost wake-up
+                self._wake.clear()
+                now = self.clock.now()
                 deadline = self.endpoint.next_deadline()
-            now = self.clock.now()
-            if deadline is None:
-                deadline = now + TIMER_IDLE_S
+                if deadline is None:
+                    deadline = now + TIMER_IDLE_S
+                self._armed = deadline
             if deadline > now and not self.clock.wait_until(deadline, self._wake):
                 continue  # woken: something changed the deadline
             if self._closed.is_set():
@@ -275,7 +277,9 @@ class UdpCallService:
                 self._note(event, now)
                 self._post(event)
             workers = self._workers
-        self._wake.set()
+            deadline = self.endpoint.next_deadline()
+            if deadline is not None and deadline < self._armed:
+                self._wake.set()  # earlier than the timer thread waits for (rarely: not media)
         if out.media and workers is not None:
             for payload in out.media:
                 workers.deliver(payload, now)

@@ -251,6 +251,14 @@ class PhoneProcess:
         self._stderr.close()
         return self.process.returncode
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used so far (Linux /proc)."""
+        try:
+            fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            return float("nan")
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     def kill(self) -> None:
         """SIGKILL: a crash, with no chance to say goodbye."""
         self.process.send_signal(signal.SIGKILL)

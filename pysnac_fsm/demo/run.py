@@ -70,6 +70,7 @@ class DemoResult:
     sas: dict[str, str]
     directions: list[Direction]
     recordings: dict[str, Path]
+    cpu_percent: dict[str, float] = field(default_factory=dict)  # of one core, while talking
     screens: dict[str, list[list[str]]] = field(default_factory=dict)
 
     @property
@@ -161,7 +162,13 @@ def _script(alice: PhoneProcess, bob: PhoneProcess, talk_s: float) -> dict[str, 
     answered = bob.press("select")
     _, alice_in_call, _record = alice.wait_state("in_call", STEP_TIMEOUT_S)
     _, bob_in_call, _ = bob.wait_state("in_call", STEP_TIMEOUT_S)
+    cpu_start = {p.name: (time.monotonic(), p.cpu_seconds()) for p in (alice, bob)}
     pause.wait(talk_s)
+    cpu = {
+        p.name: 100.0 * (p.cpu_seconds() - used) / (time.monotonic() - at)
+        for p in (alice, bob)
+        for at, used in [cpu_start[p.name]]
+    }
     marks = {p.name: p.mark for p in (alice, bob)}
     alice.press("select")
     for phone in (alice, bob):
@@ -175,6 +182,7 @@ def _script(alice: PhoneProcess, bob: PhoneProcess, talk_s: float) -> dict[str, 
         "rang": rang,
         "answered": answered,
         "in_call": {"alice": alice_in_call, "bob": bob_in_call},
+        "cpu_percent": cpu,
         "sas": {
             p.name: next(
                 (r.get("sas") or "" for _, r in reversed(p.records) if r.get("state") == "in_call"),
@@ -238,6 +246,7 @@ def _summarise(
         sas={name: timeline["sas"].get(name) or calls[name].get("sas", "") for name in calls},
         directions=directions,
         recordings={name: out / f"{name}_heard.wav" for name in calls},
+        cpu_percent=timeline["cpu_percent"],
         screens=screens,
     )
 
@@ -266,6 +275,10 @@ def format_summary(result: DemoResult) -> str:
             f"    PESQ-WB of what {d.listener} heard vs what {d.talker} said: {d.pesq:.2f}"
             f" (correlation {d.correlation:.2f})",
         ]
+    lines.append(
+        "  CPU while talking (% of one core):   "
+        + ", ".join(f"{n} {v:.1f} %" for n, v in result.cpu_percent.items())
+    )
     lines.append("  recordings: " + ", ".join(str(path) for path in result.recordings.values()))
     return "\n".join(lines)
 
