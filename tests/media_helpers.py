@@ -44,7 +44,7 @@ def play(
     ticks: int,
     *,
     packets: tuple[bytes, ...] | None = None,
-    redundancy: int = 0,
+    offsets: tuple[int, ...] = (),
     phase_s: float = 0.007,
     period_s: float = F,
 ) -> list[tuple[str, int | None, bytes]]:
@@ -61,9 +61,7 @@ def play(
         while k < len(events) and events[k][0] <= now:
             t, index = events[k]
             redundant = tuple(
-                packets[(index - b) % len(packets)]
-                for b in range(1, redundancy + 1)
-                if index - b >= 0
+                (b, packets[(index - b) % len(packets)]) for b in offsets if index - b >= 0
             )
             jb.put(index, packets[index % len(packets)], redundant, t)
             k += 1

@@ -21,20 +21,23 @@ opus_packets = st.binary(min_size=1, max_size=300)
     ts=st.integers(0, 2**32 - 1),
     loss=st.integers(0, 255),
     opus=opus_packets,
-    redundant=st.lists(opus_packets, max_size=2),
+    burst=st.integers(0, 255),
+    redundant=st.lists(
+        st.tuples(st.integers(1, 15), opus_packets), max_size=2, unique_by=lambda r: r[0]
+    ),
 )
-def test_round_trip(seq, ts, loss, opus, redundant):
-    frame = MediaFrame(seq, ts, loss, opus, tuple(redundant))
+def test_round_trip(seq, ts, loss, opus, burst, redundant):
+    frame = MediaFrame(seq, ts, loss, opus, tuple(redundant), burst)
     payload = frame.encode()
     assert len(payload) == frames.overhead_bytes(len(redundant)) + len(opus) + sum(
-        map(len, redundant)
+        len(block) for _, block in redundant
     )
     assert parse(payload) == frame
 
 
-def test_header_is_eight_bytes_plus_two_per_redundant_frame():
-    assert frames.overhead_bytes(0) == 8
-    assert frames.overhead_bytes(2) == 12
+def test_header_is_nine_bytes_plus_two_per_redundant_frame():
+    assert frames.overhead_bytes(0) == 9
+    assert frames.overhead_bytes(2) == 13
 
 
 def test_sequence_and_timestamp_wrap():
@@ -43,13 +46,15 @@ def test_sequence_and_timestamp_wrap():
     assert (parsed.seq, parsed.timestamp) == (5, 960)
 
 
-def test_redundant_order_is_newest_first():
-    frame = MediaFrame(1, 2880, 3, b"P", (b"prev", b"prev-prev"))
-    assert parse(frame.encode()).redundant == (b"prev", b"prev-prev")
+def test_redundant_blocks_keep_their_offsets():
+    frame = MediaFrame(1, 2880, 3, b"P", ((1, b"prev"), (3, b"three back")), 40)
+    parsed = parse(frame.encode())
+    assert parsed.redundant == ((1, b"prev"), (3, b"three back"))
+    assert parsed.burst_report == 40
 
 
-def _header(flags=0x40, seq=1, ts=960, loss=0):
-    return struct.pack(">BHIB", flags, seq, ts, loss)
+def _header(flags=0x40, seq=1, ts=960, loss=0, burst=0):
+    return struct.pack(">BHIBB", flags, seq, ts, loss, burst)
 
 
 @pytest.mark.parametrize(
@@ -62,10 +67,12 @@ def _header(flags=0x40, seq=1, ts=960, loss=0):
         (_header(flags=0x44) + b"x", "reserved bit"),
         (_header(flags=0x43) + b"x" * 20, "three redundant frames"),
         (_header(flags=0x41) + b"\x00", "redundancy header truncated"),
-        (_header(flags=0x41) + b"\x00\x00" + b"xy", "zero-length redundant frame"),
-        (_header(flags=0x41) + b"\x00\x05" + b"abcde", "redundant eats the primary"),
-        (_header(flags=0x41) + b"\x00\x09" + b"abc", "redundant runs past the end"),
-        (_header(flags=0x41) + b"\x05\x00" + b"a" * 1300, "redundant longer than Opus max"),
+        (_header(flags=0x41) + b"\x10\x00" + b"xy", "zero-length redundant frame"),
+        (_header(flags=0x41) + b"\x00\x01" + b"xy", "redundant frame zero frames back"),
+        (_header(flags=0x42) + b"\x10\x01\x10\x01" + b"xyz", "two copies of one offset"),
+        (_header(flags=0x41) + b"\x10\x05" + b"abcde", "redundant eats the primary"),
+        (_header(flags=0x41) + b"\x10\x09" + b"abc", "redundant runs past the end"),
+        (_header(flags=0x41) + b"\x15\x00" + b"a" * 1300, "redundant longer than Opus max"),
         (_header() + b"x" * 1276, "primary longer than Opus max"),
     ],
 )

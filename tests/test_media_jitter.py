@@ -81,11 +81,21 @@ def test_burst_of_two_recovered_from_redundancy():
     jb = new_buffer(Recovery.OURS)
     jb.lookahead_frames = 2  # the session sets this from the redundancy it sees
     jb.expect_loss = True
-    out = play(jb, arrivals, 130, redundancy=2)
+    out = play(jb, arrivals, 130, offsets=(1, 2))
     assert jb.stats.redundancy_recovered == 2
     assert jb.stats.concealed == 0
     assert played(out) == list(range(120))
     assert [s for s, i, _ in out if i in (60, 61)] == ["redundant", "redundant"]
+
+
+def test_burst_of_three_recovered_from_copies_of_n_minus_1_and_3():
+    arrivals = [a for a in in_order(120) if a[1] not in (60, 61, 62)]
+    jb = new_buffer(Recovery.OURS)
+    jb.lookahead_frames = 3
+    jb.expect_loss = True
+    out = play(jb, arrivals, 130, offsets=(1, 3))
+    assert jb.stats.redundancy_recovered == 3 and jb.stats.concealed == 0
+    assert played(out) == list(range(120))
 
 
 def test_lost_frame_rebuilt_from_next_packets_fec():

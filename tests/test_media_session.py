@@ -108,14 +108,15 @@ def test_dtx_sends_nothing_in_silence():
 
 def test_policy_ladder_and_hold_down():
     policy = RedundancyPolicy()
-    assert policy.update(0.0, 0.0) == Protection(0, 0)
-    assert policy.update(0.003, 1.0) == Protection(0, 1)  # light loss: FEC only
-    assert policy.update(0.02, 2.0) == Protection(1, 0)
-    assert policy.update(0.10, 3.0) == Protection(2, 0)
-    assert policy.update(0.0, 3.0 + limits.REDUNDANCY_HOLD_S / 2).redundant_frames == 2
-    assert policy.update(0.0, 3.0 + limits.REDUNDANCY_HOLD_S).redundant_frames == 0
+    assert policy.update(0.0, 0.0) == Protection((), 0)
+    assert policy.update(0.003, 1.0) == Protection((), 1)  # light loss: FEC only
+    assert policy.update(0.02, 2.0) == Protection((1,), 0)
+    assert policy.update(0.10, 3.0, mean_burst=1.1) == Protection((1, 2), 0)
+    assert policy.update(0.10, 4.0, mean_burst=3.0) == Protection((1, 3), 0)  # bursty
+    assert policy.update(0.0, 4.0 + limits.REDUNDANCY_HOLD_S / 2).redundant_frames == 2
+    assert policy.update(0.0, 4.0 + limits.REDUNDANCY_HOLD_S).redundant_frames == 0
     fec_only = RedundancyPolicy(redundancy=False)
-    assert fec_only.update(0.10, 0.0) == Protection(0, 10)
+    assert fec_only.update(0.10, 0.0) == Protection((), 10)
 
 
 def test_mouth_to_ear_hint_includes_codec_lookahead():

@@ -1,23 +1,29 @@
 """The adaptive jitter buffer: when to play which frame, and how to fill the gaps.
 
-Theory of operation. Frames are indexed by media timestamp / frame length. Each arrival
-gives a raw delay `now - index * F`, which mixes the network delay with the unknown offset
-between the two phones' clocks; over the last DELAY_WINDOW_PACKETS arrivals, its minimum is
-the "earliest" path, and the DELAY_QUANTILE of (raw - minimum) is how much later than the
-earliest a packet comes (NetEq's relative-delay quantile). That is the target delay, never
-less than the frames that loss recovery needs to look ahead (1 for FEC, R for R redundant
-frames). At each playout tick, the current delay is how long after its earliest possible
-arrival the frame due now is played. Above target + 1.5 frames a quiet frame is dropped;
-below target a PLC frame is inserted after a quiet frame (NetEq's accelerate and preemptive
-expand, done only where nobody hears them). This also keeps the depth bounded when the two
-sample clocks differ (+-500 ppm is one frame every 40 s).
+Theory of operation. Frames are indexed by media timestamp / frame length F. When a frame
+first becomes playable (its packet, or a redundant copy of it in a later packet, arrives),
+its raw delay `now - index * F` mixes the network delay with the unknown offset between the
+two phones' clocks. Over the last DELAY_WINDOW_PACKETS frames, the minimum raw delay is the
+earliest path, and the DELAY_QUANTILE of (raw - minimum) is how much later than that a frame
+becomes playable: NetEq's relative-delay quantile, but measured on availability, so that
+redundant copies that arrive in time shrink the target (they repair jitter as well as loss).
+Packets that come too late still enter the window: otherwise late loss would hide itself.
+The target is never less than the lookahead loss recovery needs (1 frame for FEC, the
+deepest redundant copy the sender adds) plus TARGET_MARGIN_S.
 
-A frame that is missing when due: its redundant copy (RFC 2198) if one came, else the next
-packet's in-band FEC if it carries LBRR, else Opus PLC. If nothing newer has arrived at all,
-the frame is probably late, not lost: the buffer conceals without advancing (NetEq's
-expand), which raises the delay only when the network really got slower. A gap longer than
-MAX_CONCEAL_FRAMES is skipped rather than concealed. A packet for a frame already played is
-late and dropped; a second copy is a duplicate and ignored.
+At each playout tick the current delay is how long after its earliest possible arrival the
+frame due now plays. Above target + (1 + DROP_HYSTERESIS_FRAMES) frames a quiet frame is
+dropped; below target one PLC frame is inserted; both only in a pause (QUIET_RUN_FRAMES
+quiet frames in a row), never in speech (NetEq's accelerate and preemptive expand, done
+where nobody hears them). The same steering keeps the depth bounded when the two sample
+clocks differ (+-500 ppm is one frame every 40 s).
+
+A frame missing when due: its redundant copy (RFC 2198) if one came, else the next packet's
+in-band FEC if it carries LBRR (RFC 6716 section 2.1.7), else Opus PLC. If nothing newer has
+arrived and the path is not losing packets, the frame is late, not lost: the buffer conceals
+without advancing (NetEq's expand). A gap longer than MAX_CONCEAL_FRAMES is skipped rather
+than concealed frame by frame. A packet for a frame already played is late and dropped; a
+second copy is a duplicate and ignored.
 """
 
 from __future__ import annotations
@@ -127,8 +133,10 @@ class JitterBuffer:
         self.current_delay_s = 0.0
 
     # -- arrivals -------------------------------------------------------------------------
-    def put(self, index: int, opus: bytes, redundant: tuple[bytes, ...], now: float) -> Put:
-        """A frame arrived: `redundant[k]` is the frame at `index - 1 - k`."""
+    def put(
+        self, index: int, opus: bytes, redundant: tuple[tuple[int, bytes], ...], now: float
+    ) -> Put:
+        """A frame arrived, with (frames back, Opus packet) copies of earlier frames."""
         if self._play is not None and index < self._play:
             self.stats.late += 1
             self._available(index, now)  # too late, but it tells how late packets come
@@ -147,10 +155,10 @@ class JitterBuffer:
         self._highest = max(self._highest, index)
         self._available(index, now)
         if self._recovery is Recovery.OURS:
-            for back, block in enumerate(redundant, start=1):
+            for back, block in redundant:
                 older = index - back
                 if self._play is not None and older < self._play:
-                    break
+                    continue
                 old = self._slots.get(older)
                 if old is None:
                     old = self._slots[older] = _Slot()
@@ -177,6 +185,11 @@ class JitterBuffer:
             self._offset = ordered[0]
             q = ordered[int(limits.DELAY_QUANTILE * (len(ordered) - 1))]
             self._jitter_s = q - ordered[0]
+
+    @property
+    def next_index(self) -> int | None:
+        """The frame index the next tick will play (None before playout started)."""
+        return self._play
 
     @property
     def target_delay_s(self) -> float:

@@ -16,8 +16,10 @@ OPUS_LOOKAHEAD_SAMPLES = 312  # libopus 1.3 VOIP at 48 kHz (2.5 ms + 4 ms delay 
 
 # Media frame wire format (frames.py).
 FRAME_VERSION = 1
-MAX_REDUNDANT_FRAMES = 2  # RFC 2198 style: at most the two previous encoded frames
+MAX_REDUNDANT_FRAMES = 2  # RFC 2198 style: at most two earlier encoded frames per packet
 LOSS_REPORT_SCALE = 255  # loss fraction is carried as round(fraction * 255) in one byte
+BURST_REPORT_SCALE = 16  # mean burst length is carried in 1/16 frames in one byte
+MAX_REDUNDANT_BACK_FRAMES = 3  # the deepest copy carried: n-3
 
 # Receiver loss measurement (session.py): a sliding window over sequence numbers.
 LOSS_WINDOW_PACKETS = 64  # ~1.3 s at 20 ms: fast enough to switch redundancy on in time
@@ -25,6 +27,7 @@ LOSS_WINDOW_PACKETS = 64  # ~1.3 s at 20 ms: fast enough to switch redundancy on
 # Redundancy policy (redundancy.py), driven by the loss the far end reports.
 REDUNDANCY_ONE_AT_LOSS = 0.005  # any measured loss: add the previous frame
 REDUNDANCY_TWO_AT_LOSS = 0.04  # NOTES.md: 1 frame 3.94, 2 frames 4.38 MOS at 10 % loss
+BURSTY_MEAN_FRAMES = 1.6  # mean burst at which copies go to n-1, n-3 (random 10 %: 1.1)
 REDUNDANCY_HOLD_S = 10.0  # keep a level this long after loss falls, so it does not flap
 FEC_HINT_MAX_PERCENT = 30  # the encoder's packet-loss hint is clamped to this
 
@@ -39,6 +42,6 @@ MAX_BUFFER_S = 1.0  # a packet further ahead than this resets the buffer (clock 
 MAX_CONCEAL_FRAMES = 5  # after 100 ms of PLC a longer gap is skipped, not concealed
 PLC_FADE_FRAMES = 10  # after this many concealed frames in a row play silence instead
 QUIET_DBFS = -40.0  # a frame below this RMS level may be dropped or stretched
-QUIET_RUN_FRAMES = 3  # ... but only after this many quiet frames: a pause, not a dip
+QUIET_RUN_FRAMES = 10  # ... only after 200 ms of quiet: a pause between phrases, not a dip
 SEQ_MODULO = 1 << 16
 TIMESTAMP_MODULO = 1 << 32

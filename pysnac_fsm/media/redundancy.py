@@ -2,11 +2,17 @@
 
 A ladder with a hold-down, chosen from the offline numbers in NOTES.md:
 
-    reported loss      previous frames carried   encoder FEC loss hint
-    0                  0                          0 (plain codec, best quality)
-    below 0.5 %        0                          the loss, at least 1 % (cheap: same bitrate)
-    0.5 % .. 4 %       1                          0
-    4 % and more       2                          0
+    reported loss          earlier frames carried    encoder FEC loss hint
+    0                      none                      0 (plain codec, best quality)
+    below 0.5 %            none                      the loss, at least 1 % (cheap: same rate)
+    0.5 % .. 4 %           n-1                       0
+    4 % and more           n-1, n-2                  0
+    4 % and more, bursty   n-1, n-3                  0
+
+With copies of n-1 and n-3 (reported mean burst of 1.6 frames or more), every frame of a
+burst of up to three has a copy in a packet after the burst, where n-1, n-2 leave the first
+frame of any burst longer than two unrecoverable; the receiver then waits three frames
+instead of two (its lookahead follows the deepest copy it sees).
 
 In-band FEC rebuilds frame n only from packet n+1; a redundant copy of n in packet n+1 does
 the same job at full quality, so once redundancy is on, FEC would only spend bits the primary
@@ -24,8 +30,12 @@ from pysnac_fsm.media import limits
 
 @dataclass(frozen=True, slots=True)
 class Protection:
-    redundant_frames: int
+    offsets: tuple[int, ...]  # which earlier frames to carry, in frames back
     fec_hint_percent: int
+
+    @property
+    def redundant_frames(self) -> int:
+        return len(self.offsets)
 
 
 def demand(loss_fraction: float) -> int:
@@ -45,8 +55,9 @@ class RedundancyPolicy:
         self._fec = fec
         self._level = 0
         self._level_since = 0.0
+        self._bursty_since = -limits.REDUNDANCY_HOLD_S
 
-    def update(self, loss_fraction: float, now: float) -> Protection:
+    def update(self, loss_fraction: float, now: float, mean_burst: float = 0.0) -> Protection:
         wanted = demand(loss_fraction) if self._redundancy else 0
         if wanted >= self._level or now - self._level_since >= limits.REDUNDANCY_HOLD_S:
             self._level = wanted
@@ -54,4 +65,12 @@ class RedundancyPolicy:
         hint = 0
         if self._fec and self._level == 0 and loss_fraction > 0:
             hint = max(1, round(loss_fraction * 100))
-        return Protection(self._level, hint)
+        if self._level == 2 and mean_burst >= limits.BURSTY_MEAN_FRAMES:
+            self._bursty_since = now
+        bursty = now - self._bursty_since < limits.REDUNDANCY_HOLD_S
+        offsets = _BURSTY_OFFSETS if self._level == 2 and bursty else _OFFSETS[self._level]
+        return Protection(offsets, hint)
+
+
+_OFFSETS = {0: (), 1: (1,), 2: (1, 2)}
+_BURSTY_OFFSETS = (1, 3)

@@ -69,7 +69,7 @@ class MediaSession:
         # sending
         self._index = 0
         self._seq = 0
-        self._history: deque[tuple[int, bytes]] = deque(maxlen=limits.MAX_REDUNDANT_FRAMES)
+        self._history: deque[tuple[int, bytes]] = deque(maxlen=limits.MAX_REDUNDANT_BACK_FRAMES)
         self._frames_sent = 0
         self._bytes_sent = 0
         self._protection_level = 0
@@ -81,6 +81,7 @@ class MediaSession:
         self._unique = 0
         self._last_ts = 0
         self._remote_loss = 0.0
+        self._remote_burst = 0.0
         self._malformed = 0
         self._duplicates = 0
         self._late_outside_window = 0
@@ -88,8 +89,8 @@ class MediaSession:
     # -- sending --------------------------------------------------------------------------
     def outgoing(self, pcm: bytes, now: float) -> bytes | None:
         """Encode one captured frame; the payload to encrypt and send, or None (DTX)."""
-        protection = self._policy.update(self._remote_loss, now)
-        self._protection_level = protection.redundant_frames
+        protection = self._policy.update(self._remote_loss, now, self._remote_burst)
+        self._protection_level = len(protection.offsets)
         self._encoder.set_loss_hint(protection.fec_hint_percent)
         opus = self._encoder.encode(pcm)
         index = self._index
@@ -97,18 +98,19 @@ class MediaSession:
         if self.params.dtx and len(opus) <= _DTX_MAX_PACKET_BYTES:
             self._history.clear()  # no redundancy across a gap
             return None
-        redundant = []
-        for back, (old_index, old_opus) in enumerate(reversed(self._history), start=1):
-            if back > protection.redundant_frames or old_index != index - back:
-                break
-            redundant.append(old_opus)
+        redundant = tuple(
+            (index - old_index, old_opus)
+            for old_index, old_opus in self._history
+            if index - old_index in protection.offsets
+        )
         self._history.append((index, opus))
         frame = MediaFrame(
             seq=self._seq,
             timestamp=index * self._n,
             loss_report=round(self.loss_fraction_local * limits.LOSS_REPORT_SCALE),
             opus=opus,
-            redundant=tuple(redundant),
+            redundant=redundant,
+            burst_report=min(255, round(self.mean_burst_local * limits.BURST_REPORT_SCALE)),
         )
         self._seq += 1
         payload = frame.encode()
@@ -134,6 +136,7 @@ class MediaSession:
         ts = _unwrap(frame.timestamp, self._last_ts, limits.TIMESTAMP_MODULO)
         self._last_ts = max(self._last_ts, ts)
         self._remote_loss = frame.loss_report / limits.LOSS_REPORT_SCALE
+        self._remote_burst = frame.burst_report / limits.BURST_REPORT_SCALE
         result = self._jb.put(ts // self._n, frame.opus, frame.redundant, now)
         if result is Put.LATE:
             self._late_mask |= bit  # late is lost for the listener: report it
@@ -142,7 +145,8 @@ class MediaSession:
         if self.recovery is Recovery.OURS or self.recovery is Recovery.FEC:
             expected = self._expected_mask()
             lossy = (self._mask & ~self._late_mask) != expected
-            self._jb.lookahead_frames = max(1, len(frame.redundant)) if lossy else 0
+            deepest = max((back for back, _ in frame.redundant), default=1)
+            self._jb.lookahead_frames = deepest if lossy else 0
             self._jb.expect_loss = self._mask != expected  # the network drops packets
 
     def _mark_seq(self, seq: int) -> int | None:
@@ -186,6 +190,16 @@ class MediaSession:
             return 0.0
         span = expected.bit_length()
         return 1.0 - (self._mask & ~self._late_mask & expected).bit_count() / span
+
+    @property
+    def mean_burst_local(self) -> float:
+        """Mean length of the runs of missing packets in the window (0 when none)."""
+        expected = self._expected_mask()
+        missing = ~(self._mask & ~self._late_mask) & expected
+        if not missing:
+            return 0.0
+        runs = (missing & ~(missing << 1)).bit_count()
+        return missing.bit_count() / runs
 
     def playout(self, now: float) -> bytes:
         """The next frame to play: decoded, recovered, concealed, or silence."""

@@ -110,10 +110,10 @@ def run_seed(clip: np.ndarray, config: SimConfig, seed: int) -> SeedResult:
             j = int(data)
             now_b = clock_b + t * rate_b
             out.append(bob.playout(now_b))
-            last = bob.jitter_buffer.last_index
-            if first_stats is None and last is not None and last >= scored_from:
+            upcoming = bob.jitter_buffer.next_index
+            if first_stats is None and upcoming is not None and upcoming >= scored_from:
                 first_stats = bob.stats()
-            if end_stats is None and last is not None and last >= frames_total - 1:
+            if end_stats is None and upcoming is not None and upcoming >= frames_total:
                 end_stats = bob.stats()
             for index, start_s in bob.jitter_buffer.produced:
                 if index >= scored_from:  # first sample's capture -> its playout
