@@ -1,0 +1,101 @@
+"""Issue 5 targets, measured on loopback with real phone processes (`make demo` runs).
+
+Prints: Select on alice -> "ringing" on bob, answer -> first audio frame heard (each
+side), PESQ-WB of what bob heard (alice's recorded clip) and alice heard (bob's synthetic
+clip), and each phone process's CPU while talking, against the codec floor: bare libopus
+encode + decode of one 20 ms frame plus seal + open of its packet, as a share of one core.
+Targets: <= 50 ms, <= 100 ms, PESQ >= 4.0, CPU <= 2x the floor.
+"""
+
+from __future__ import annotations
+
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(REPO))
+
+RUNS = 3
+TALK_S = 6.0
+FLOOR_FRAMES = 500
+
+
+def codec_floor_percent() -> float:
+    """CPU share of one core for the bare per-frame work of one full-duplex phone."""
+    import numpy as np
+
+    from drivers.audio.wav_device import load_wav_mono16
+    from pysnac_fsm.channel.transport import PacketOpener, PacketSealer
+    from pysnac_fsm.demo.run import ALICE_CLIP
+    from pysnac_fsm.media.codec import CodecParams, OpusDecoder, OpusEncoder
+
+    params = CodecParams()
+    samples = load_wav_mono16(ALICE_CLIP, params.sample_rate)
+    n = params.frame_samples
+    frames = [samples[i : i + n].tobytes() for i in range(0, len(samples) - n, n)]
+    frames = (frames * (FLOOR_FRAMES // len(frames) + 1))[:FLOOR_FRAMES]
+    encoder, decoder = OpusEncoder(params), OpusDecoder(params)
+    sealer, opener = PacketSealer(bytes(32)), PacketOpener(bytes(32))
+    header = bytes(5)
+    start = time.process_time()
+    for pcm in frames:
+        packet = encoder.encode(pcm)
+        opener.open(sealer.seal(header, b"\x01" + packet), len(header))
+        decoder.decode(packet)
+    per_frame_s = (time.process_time() - start) / len(frames)
+    assert np is not None
+    print(
+        f"codec floor: {per_frame_s * 1e6:.0f} us per {params.frame_ms} ms frame "
+        f"(encode + seal + open + decode)"
+    )
+    return 100.0 * per_frame_s / params.frame_s
+
+
+def main() -> int:
+    from pysnac_fsm.demo.run import run_demo
+
+    floor = codec_floor_percent()
+    ring, heard_bob, heard_alice, pesq_bob, pesq_alice, cpu = [], [], [], [], [], []
+    for run in range(RUNS):
+        with tempfile.TemporaryDirectory() as out:
+            result = run_demo(out=Path(out), talk_s=TALK_S, echo=lambda _line: None)
+        to_bob, to_alice = result.directions
+        ring.append(result.ring_ms)
+        heard_bob.append(result.answer_to_first_heard_ms.get("bob", float("nan")))
+        heard_alice.append(result.answer_to_first_heard_ms.get("alice", float("nan")))
+        pesq_bob.append(to_bob.pesq)
+        pesq_alice.append(to_alice.pesq)
+        cpu.extend(result.cpu_percent.values())
+        print(
+            f"run {run + 1}: ring {result.ring_ms:.1f} ms, first heard bob "
+            f"{heard_bob[-1]:.0f} ms / alice {heard_alice[-1]:.0f} ms, PESQ bob heard "
+            f"{to_bob.pesq:.2f}, alice heard {to_alice.pesq:.2f}, CPU "
+            + ", ".join(f"{n} {v:.1f} %" for n, v in result.cpu_percent.items())
+            + f", SAS {'match' if result.sas_match else 'MISMATCH'}"
+        )
+
+    def row(name: str, values: list[float], unit: str, target: str) -> None:
+        print(
+            f"  {name:<40} median {statistics.median(values):7.2f} {unit:<3} "
+            f"worst {max(values) if unit != 'MOS' else min(values):7.2f}  target {target}"
+        )
+
+    print(f"\nissue 5 targets on loopback ({RUNS} demo calls of {TALK_S:.0f} s):")
+    row("Select on alice -> ringing on bob", ring, "ms", "<= 50 ms")
+    row("answer -> first audio heard (bob)", heard_bob, "ms", "<= 100 ms")
+    row("answer -> first audio heard (alice)", heard_alice, "ms", "<= 100 ms")
+    row("PESQ-WB bob heard (recorded speech)", pesq_bob, "MOS", ">= 4.0")
+    row("PESQ-WB alice heard (synthetic speech)", pesq_alice, "MOS", "(espeak: ~0.8 lower)")
+    row("CPU per phone process while talking", cpu, "%", f"<= {2 * floor:.1f} % (2x floor)")
+    print(
+        f"  codec floor {floor:.2f} % of one core; phones at "
+        f"{statistics.median(cpu) / floor:.1f}x the floor (median)"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
