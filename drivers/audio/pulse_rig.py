@@ -14,7 +14,8 @@ moves its streams to another device.)
 Two ways for a phone to reach its devices:
 - environment (`env_for("a")`): PULSE_SERVER, PULSE_SOURCE, PULSE_SINK for a child process
   whose ALSA `default` PCM goes through the pulse plugin;
-- named ALSA PCMs (`pysnac_mic_a`, `pysnac_spk_a`, ...) written to a private ALSA config
+- named ALSA PCMs (`pysnac_mic_a`, `pysnac_spk_a`, ..., and for a test in the same
+  process `pysnac_mouth_a` into mic_a and `pysnac_ear_a` from spk_a) in a private config
   that carries the server address, so ONE process can open both phones' devices. It is
   added to ALSA's search path with ALSA_CONFIG_PATH (set in `env_for` and, for in-process
   tests, by `activate_alsa_config()` before PyAudio initialises).
@@ -211,6 +212,11 @@ class PulseRig:
     def device_names(phone: str) -> tuple[str, str]:
         """The (input, output) ALSA PCM names of phone `phone` for `AudioParams`."""
         return f"{ALSA_PCM_PREFIX}mic_{phone}", f"{ALSA_PCM_PREFIX}spk_{phone}"
+
+    @staticmethod
+    def tester_names(phone: str) -> tuple[str, str]:
+        """The (mouth, ear) ALSA PCM names a test uses to speak to and hear phone `phone`."""
+        return f"{ALSA_PCM_PREFIX}mouth_{phone}", f"{ALSA_PCM_PREFIX}ear_{phone}"
 
     def activate_alsa_config(self) -> None:
         """Make THIS process see the rig's PCMs; call before PyAudio() is created."""
@@ -419,7 +425,12 @@ class PulseRig:
         """Named PCMs that carry the server address (pulse plugin `server`/`device`)."""
         blocks = []
         for phone in PHONES:
-            for kind, device in (("mic", f"mic_{phone}.monitor"), ("spk", f"spk_{phone}")):
+            for kind, device in (
+                ("mic", f"mic_{phone}.monitor"),  # the phone captures from it
+                ("spk", f"spk_{phone}"),  # the phone plays into it
+                ("mouth", f"mic_{phone}"),  # a test speaks into the phone's mic
+                ("ear", f"spk_{phone}.monitor"),  # a test hears the phone's speaker
+            ):
                 blocks.append(
                     f"pcm.{ALSA_PCM_PREFIX}{kind}_{phone} {{\n"
                     f"    type pulse\n"

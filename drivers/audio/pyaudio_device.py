@@ -219,6 +219,12 @@ class PyAudioDevice:
                 self._pa.terminate()
             self._pa = None
 
+    def buffer_latency_s(self) -> tuple[float, float]:
+        """PortAudio's reported (capture, playout) buffer latency in seconds; 0 if closed."""
+        capture = self._in.get_input_latency() if self._in is not None else 0.0
+        playout = self._out.get_output_latency() if self._out is not None else 0.0
+        return float(capture), float(playout)
+
     def stats(self) -> AudioStats:
         with self._counts:
             return AudioStats(self._captured, self._played, self._overflows, self._underruns)
