@@ -10,6 +10,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from pysnac_fsm.call import wire
 from pysnac_fsm.call.endpoint import Endpoint
@@ -410,3 +412,18 @@ def test_hundred_calls_leave_nothing_behind(trio) -> None:
         net.advance(0.05)
     net.advance(LINGER_S + 0.1)
     assert alice.endpoint.call_count == 0 and bob.endpoint.call_count == 0
+
+
+@settings(
+    max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    kind=st.sampled_from([0x00, *[int(t) for t in wire.PacketType], 0xFF]),
+    body=st.binary(max_size=300),
+)
+def test_any_datagram_is_dropped_or_handled_never_raised(trio, kind: int, body: bytes) -> None:
+    net, _alice, bob, _ = trio
+    bob.endpoint.receive(bytes([kind]) + body, A_ADDR, net.now)
+    out = bob.endpoint.take_output()
+    assert out.events == [] and out.media == []
+    assert all(d[0] == wire.PacketType.WRONG_KEY for d, _ in out.datagrams)  # at most "not me"

@@ -16,6 +16,8 @@ import pytest
 
 from drivers.audio import AudioParams, open_audio_device
 from drivers.clock import Clock, ManualClock
+from drivers.net.base import DatagramTransport
+from drivers.net.memory import MemoryNetwork
 from drivers.net.udp import UdpTransport
 from pysnac_fsm.call.limits import PEER_LOST_S
 from pysnac_fsm.call.service import UdpCallService
@@ -49,6 +51,7 @@ class TestPhone:
         name: str,
         audio: Callable[[], object] | None = None,
         clock: Clock | None = None,
+        transport: DatagramTransport | None = None,
     ) -> None:
         self.name = name
         self.identity = Identity.generate()
@@ -60,7 +63,7 @@ class TestPhone:
         self.service = UdpCallService(
             identity=self.identity,
             name=name,
-            transport=UdpTransport(("127.0.0.1", 0)),
+            transport=transport or UdpTransport(("127.0.0.1", 0)),
             post=self.events.put,
             contacts=lambda: self.contacts,
             audio_factory=audio or (lambda: open_audio_device("silence", params)),
@@ -192,3 +195,19 @@ def test_busy_and_reject_over_udp(phones) -> None:
     bob.expect(EventName.INCOMING_CALL)
     bob.service.reject_call()
     carol.expect(EventName.REMOTE_REJECTED)
+
+
+def test_signalling_survives_a_lossy_network() -> None:
+    """Over the in-memory twin losing 20 % of datagrams, retransmissions carry the call."""
+    network = MemoryNetwork(seed=5, loss=0.2, delay_s=0.01, jitter_s=0.005)
+    alice = TestPhone("alice", transport=network.open())
+    bob = TestPhone("bob", transport=network.open())
+    try:
+        for _ in range(3):
+            connect(alice, bob)
+            alice.service.hang_up()
+            bob.expect(EventName.REMOTE_HUNG_UP)
+        assert network.lost > 0
+    finally:
+        alice.close()
+        bob.close()

@@ -38,7 +38,7 @@ from pysnac_fsm.channel.call_handshake import (
     CallSetup,
     InviteReplayGuard,
 )
-from pysnac_fsm.channel.errors import HandshakeFailed
+from pysnac_fsm.channel.errors import ChannelError, HandshakeFailed
 from pysnac_fsm.channel.identity import Identity, fingerprint
 from pysnac_fsm.contacts import Contact
 
@@ -124,7 +124,9 @@ class Endpoint:
         call = self.active
         if call is None or call.role is not Role.CALLEE or call.phase is not Phase.INCOMING:
             return
-        noise = call.handshake.write_message(self._setup(now))  # type: ignore[union-attr]
+        if call.handshake is None:
+            return
+        noise = call.handshake.write_message(self._setup(now))
         call.answer(noise, now)
         self._collect(call)
 
@@ -192,7 +194,7 @@ class Endpoint:
         handshake = CallHandshake.responder(self.identity, invite.call_id, pattern="IK")
         try:
             setup = handshake.read_message(invite.noise)
-        except Exception as exc:  # not for our key, or corrupt: tell the caller who we are
+        except (ChannelError, ValueError) as exc:  # not for our key, or corrupt: say who we are
             log.info("invite from %s:%s not readable: %s", *addr, exc)
             self._send_wrong_key(invite, addr)
             raise Dropped("bad_handshake") from exc

@@ -36,6 +36,7 @@ from pysnac_fsm.call.limits import (
 )
 from pysnac_fsm.call.wire import Content, PacketType
 from pysnac_fsm.call_events import CallEvent, Established, EventName, Failure
+from pysnac_fsm.channel.call_handshake import CallHandshake
 from pysnac_fsm.channel.errors import BadPacket, ChannelError, ReplayedPacket
 from pysnac_fsm.channel.identity import Identity, fingerprint, verify_signature
 from pysnac_fsm.channel.sas import short_auth_string
@@ -103,7 +104,7 @@ class Call:
         peer_addr: Address,
         peer_name: str,
         peer_key: bytes,
-        handshake: object,
+        handshake: CallHandshake | None,
         now: float,
     ) -> None:
         self.role = role
@@ -138,8 +139,31 @@ class Call:
     # ---- construction ---------------------------------------------------------------
 
     @classmethod
-    def outgoing(cls, *, invite: bytes, now: float, **kwargs: object) -> Call:
-        call = cls(role=Role.CALLER, now=now, **kwargs)  # type: ignore[arg-type]
+    def outgoing(
+        cls,
+        *,
+        invite: bytes,
+        identity: Identity,
+        call_id: bytes,
+        local_index: int,
+        peer_addr: Address,
+        peer_name: str,
+        peer_key: bytes,
+        handshake: CallHandshake,
+        now: float,
+    ) -> Call:
+        """Caller: `invite` (built around Noise IK message 1) goes out now and repeats."""
+        call = cls(
+            role=Role.CALLER,
+            identity=identity,
+            call_id=call_id,
+            local_index=local_index,
+            peer_addr=peer_addr,
+            peer_name=peer_name,
+            peer_key=peer_key,
+            handshake=handshake,
+            now=now,
+        )
         call._send_repeated(invite, now, INVITE_GIVE_UP_S)
         return call
 
@@ -148,12 +172,29 @@ class Call:
         cls,
         *,
         remote_index: int,
+        identity: Identity,
+        call_id: bytes,
+        local_index: int,
+        peer_addr: Address,
+        peer_name: str,
+        peer_key: bytes,
+        handshake: CallHandshake,
         now: float,
         first_reply: PacketType | None = None,
-        **kwargs: object,
     ) -> Call:
-        """Callee: RINGING, or a final BUSY/REJECT (`first_reply`) for a call we refuse."""
-        call = cls(role=Role.CALLEE, now=now, **kwargs)  # type: ignore[arg-type]
+        """Callee, after the INVITE authenticated: RINGING, or a final BUSY/REJECT
+        (`first_reply`) for a call we refuse."""
+        call = cls(
+            role=Role.CALLEE,
+            identity=identity,
+            call_id=call_id,
+            local_index=local_index,
+            peer_addr=peer_addr,
+            peer_name=peer_name,
+            peer_key=peer_key,
+            handshake=handshake,
+            now=now,
+        )
         call.remote_index = remote_index
         call.last_reply = call._signal(first_reply or PacketType.RINGING)
         call._send(call.last_reply, now)
@@ -281,8 +322,8 @@ class Call:
         if self.phase not in (Phase.INVITING, Phase.REMOTE_RINGING) or self.handshake is None:
             raise Dropped("unexpected")
         try:
-            self.handshake.read_message(accept.noise)  # type: ignore[attr-defined]
-        except Exception as exc:  # HandshakeFailed and friends: the ACCEPT is not authentic
+            self.handshake.read_message(accept.noise)
+        except (ChannelError, ValueError) as exc:  # HandshakeFailed: not an authentic ACCEPT
             raise Dropped("bad_handshake") from exc
         self._accept = accept.noise
         self.remote_index = accept.sender_index
@@ -399,7 +440,8 @@ class Call:
         return wire.encode_signal(header, self.identity.sign(signal_signature_input(header)))
 
     def _install_keys(self) -> None:
-        keys = self.handshake.session_keys()  # type: ignore[attr-defined]
+        assert self.handshake is not None
+        keys = self.handshake.session_keys()
         self._sealer = PacketSealer(keys.send_key)
         self._opener = PacketOpener(keys.recv_key)
         self.sas = short_auth_string(keys.handshake_hash)
@@ -439,5 +481,5 @@ class Call:
         self._repeat = None
         self.handshake = None
 
-    def _post(self, name: EventName, data: object = None) -> None:
-        self.events.append(CallEvent(name, data))  # type: ignore[arg-type]
+    def _post(self, name: EventName, data: Established | Failure | None = None) -> None:
+        self.events.append(CallEvent(name, data))
