@@ -8,8 +8,8 @@ buffers ~20 ms, and playout holds at most 3 periods (30 ms), within `playout_buf
 Faults, the classic Raspberry Pi ones included. PyAudio CLOSES a stream whenever it raises
 (even for `-9981` input overflow or `-9980` output underflow), so both are read and
 written with the exceptions off and detected from the buffer fill instead:
-- input overflow: the capture buffer found (nearly) full before a read -- the ALSA pulse
-  plugin never flags overruns anyway -- counted once per stall;
+- input overflow: the capture buffer found full before a read (samples were being lost;
+  the ALSA pulse plugin never flags overruns anyway), counted per read that finds it full;
 - output underrun: the playout buffer found empty before a write (the speaker ran dry),
   counted once per gap;
 - a device missing at start, or failing mid-call: `AudioDeviceError` naming it.
@@ -28,7 +28,7 @@ from drivers.audio.base import AudioDeviceError, AudioParams, AudioStats, Device
 
 PERIOD_S = 0.010  # PortAudio frames_per_buffer, as a duration
 STOP_WAIT_S = 1.0  # how long stop() waits for an in-flight read/write (one frame is 20 ms)
-OVERFLOW_FULL_FRACTION = 0.85  # capture buffer this full before a read = it overflowed
+FULL_SLACK_FRAMES = 1  # a full capture buffer reads as capacity - 1 through the pulse plugin
 
 
 @contextlib.contextmanager
@@ -172,7 +172,7 @@ class PyAudioDevice:
                 raise AudioDeviceError(self._in_name, f"capture failed ({exc})") from exc
             with self._counts:
                 self._captured += 1
-                if available >= OVERFLOW_FULL_FRACTION * self._in_capacity:
+                if available >= self._in_capacity - FULL_SLACK_FRAMES:
                     self._overflows += 1
             return bytes(data)
 
