@@ -10,6 +10,7 @@ synchronisation: they use the device-independent real clock's wait_until.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterator
 from pathlib import Path
@@ -163,3 +164,23 @@ def test_a_missing_default_device_is_named() -> None:
     with pytest.raises(AudioDeviceError, match="99999"):
         device.start()
     device.stop()
+
+
+def test_open_and_stop_leave_no_descriptor_behind(pulse_rig: PulseRig) -> None:
+    mic, speaker = pulse_rig.device_names("a")
+
+    def one_call() -> None:
+        device = open_audio_device("pyaudio", AudioParams(input_device=mic, output_device=speaker))
+        device.start()
+        for _ in range(2):
+            device.read_frame()
+            device.write_frame(bytes(1920))
+        device.stop()
+
+    one_call()  # PortAudio's first initialisation may keep process-wide state
+    fds = len(os.listdir("/proc/self/fd"))
+    threads = threading.active_count()
+    for _ in range(5):
+        one_call()
+    assert len(os.listdir("/proc/self/fd")) == fds
+    assert threading.active_count() == threads
