@@ -121,16 +121,16 @@ def test_speech_crosses_real_udp(phones, tmp_path: Path) -> None:
     connect(alice, bob)
     alice.service.start_media()
     bob.service.start_media()
-    assert wait_for(lambda: bob.service.link_stats().frames_received >= 230, timeout=10)
+    assert wait_for(lambda: bob.service.link_stats().frames_received >= 260, timeout=10)
     alice.service.hang_up()
     bob.expect(EventName.REMOTE_HUNG_UP)
     alice.service.stop_media()
     bob.service.stop_media()
     stats = bob.service.link_stats()
-    assert stats.frames_received >= 230 and stats.loss_percent == 0.0
+    assert stats.frames_received >= 260 and stats.loss_percent == 0.0
     result = score_files(CLIP, heard)
     assert result.correlation > 0.5  # time-stretching in pauses lowers it
-    assert result.mos >= 3.8  # 4.2-4.35 measured; a margin for a loaded CI box
+    assert result.mos >= 3.6  # 4.2-4.35 measured; a margin for a loaded box
 
 
 def fds() -> int:
