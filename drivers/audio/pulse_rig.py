@@ -14,11 +14,9 @@ moves its streams to another device.)
 Two ways for a phone to reach its devices:
 - environment (`env_for("a")`): PULSE_SERVER, PULSE_SOURCE, PULSE_SINK for a child process
   whose ALSA `default` PCM goes through the pulse plugin;
-- named ALSA PCMs (`pysnac_mic_a`, `pysnac_spk_a`, ..., and for a test in the same
-  process `pysnac_mouth_a` into mic_a and `pysnac_ear_a` from spk_a) in a private config
-  that carries the server address, so ONE process can open both phones' devices. It is
-  added to ALSA's search path with ALSA_CONFIG_PATH (set in `env_for` and, for in-process
-  tests, by `activate_alsa_config()` before PyAudio initialises).
+- named ALSA PCMs (`pysnac_mic_a`, `pysnac_spk_a`, ...; see alsa_pcms.py) in a private
+  config that carries the server address, so ONE process can open both phones' devices
+  (ALSA_CONFIG_PATH, set in `env_for` and, in-process, by `activate_alsa_config()`).
 
 A null sink with no low-latency reader renders in 2 s blocks, so the first stream could
 stall for up to 2 s: one `parec --latency-msec` reader per sink, started with the server,
@@ -42,6 +40,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from drivers.audio import alsa_pcms
 from pysnac_fsm.errors import PysnacError
 
 SAMPLE_RATE_HZ = 48000
@@ -52,8 +51,6 @@ POLL_INTERVAL_S = 0.05
 STOP_TIMEOUT_S = 5.0
 PACTL_TIMEOUT_S = 5.0
 KEEPALIVE_READER_LATENCY_MS = 20
-SYSTEM_ALSA_CONF = Path("/usr/share/alsa/alsa.conf")
-ALSA_PCM_PREFIX = "pysnac_"
 
 
 class PulseRigError(PysnacError, RuntimeError):
@@ -167,7 +164,7 @@ class PulseRig:
         """Environment any client of this server needs (no device choice)."""
         env = {
             "PULSE_SERVER": self._server,
-            "ALSA_CONFIG_PATH": f"{SYSTEM_ALSA_CONF}:{self.alsa_config}",
+            "ALSA_CONFIG_PATH": alsa_pcms.config_search_path(self.alsa_config),
         }
         return env
 
@@ -211,12 +208,12 @@ class PulseRig:
     @staticmethod
     def device_names(phone: str) -> tuple[str, str]:
         """The (input, output) ALSA PCM names of phone `phone` for `AudioParams`."""
-        return f"{ALSA_PCM_PREFIX}mic_{phone}", f"{ALSA_PCM_PREFIX}spk_{phone}"
+        return alsa_pcms.device_names(phone)
 
     @staticmethod
     def tester_names(phone: str) -> tuple[str, str]:
         """The (mouth, ear) ALSA PCM names a test uses to speak to and hear phone `phone`."""
-        return f"{ALSA_PCM_PREFIX}mouth_{phone}", f"{ALSA_PCM_PREFIX}ear_{phone}"
+        return alsa_pcms.tester_names(phone)
 
     def activate_alsa_config(self) -> None:
         """Make THIS process see the rig's PCMs; call before PyAudio() is created."""
@@ -422,25 +419,7 @@ class PulseRig:
             self.pactl("suspend-sink", sink, "0")
 
     def _write_alsa_config(self) -> None:
-        """Named PCMs that carry the server address (pulse plugin `server`/`device`)."""
-        blocks = []
-        for phone in PHONES:
-            for kind, device in (
-                ("mic", f"mic_{phone}.monitor"),  # the phone captures from it
-                ("spk", f"spk_{phone}"),  # the phone plays into it
-                ("mouth", f"mic_{phone}"),  # a test speaks into the phone's mic
-                ("ear", f"spk_{phone}.monitor"),  # a test hears the phone's speaker
-            ):
-                blocks.append(
-                    f"pcm.{ALSA_PCM_PREFIX}{kind}_{phone} {{\n"
-                    f"    type pulse\n"
-                    f'    server "{self.phone_server(phone)}"\n'
-                    f'    device "{device}"\n'
-                    f"    hint {{ show on description "
-                    f'"PySNAC virtual {kind} of phone {phone}" }}\n'
-                    f"}}\n"
-                )
-        self.alsa_config.write_text("".join(blocks))
+        alsa_pcms.write_config(self.alsa_config, {p: self.phone_server(p) for p in PHONES})
 
     def _stop_locked(self) -> None:
         if not self._started:
