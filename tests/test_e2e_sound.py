@@ -1,0 +1,63 @@
+"""A call through real sound devices: two phone processes on PyAudio, a private PulseAudio.
+
+Each phone opens the ALSA `default` device, which the rig points at its own virtual
+microphone (`mic_x.monitor`) and speaker (`spk_x`). The test speaks recorded speech into
+alice's microphone with `paplay` and records bob's speaker with `parec`, then scores what
+bob's speaker played against what was said (aligned PESQ-WB).
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import pytest
+
+from pysnac_fsm.demo.phones import PhoneProcess, make_phone_folder, write_config
+from pysnac_fsm.demo.score import score_files
+from tests.fixtures_audio import pulse_rig, speech_48k  # noqa: F401 -- pytest fixtures
+
+pytestmark = pytest.mark.audio
+
+START_S = 60.0
+STEP_S = 10.0
+TAIL_S = 0.5  # let the end of the speech cross the network and the jitter buffer
+
+
+def test_speech_through_real_sound_devices(pulse_rig, speech_48k: Path, tmp_path: Path) -> None:  # noqa: F811
+    alice = make_phone_folder(tmp_path, "alice")
+    bob = make_phone_folder(tmp_path, "bob")
+    write_config(alice, [bob], audio="pyaudio")
+    write_config(bob, [alice], audio="pyaudio")
+    phones = {
+        "alice": PhoneProcess(alice, extra_env=pulse_rig.env_for("a")),
+        "bob": PhoneProcess(bob, extra_env=pulse_rig.env_for("b")),
+    }
+    heard = tmp_path / "bob_speaker.wav"
+    try:
+        for phone in phones.values():
+            phone.wait_ready(START_S)
+        a, b = phones["alice"], phones["bob"]
+        a.press("select")
+        a.wait_state("contacts", STEP_S)
+        a.press("select")
+        b.wait_state("ringing", STEP_S)
+        b.press("select")
+        a.wait_state("in_call", STEP_S)
+        b.wait_state("in_call", STEP_S)
+        recording = pulse_rig.record("spk_b", heard)
+        speaker = pulse_rig.play_into("mic_a", speech_48k)
+        assert speaker.wait(timeout=30) == 0
+        threading.Event().wait(TAIL_S)
+        recording.stop()
+        a.press("select")
+        b.wait_state("hangup", STEP_S)
+        link = next(r for _, r in reversed(b.records) if r.get("state") == "hangup")["link"]
+    finally:
+        codes = [phone.quit() for phone in phones.values()]
+    assert codes == [0, 0], [p.stderr_tail() for p in phones.values()]
+    assert link["frames_received"] > 150 and link["frames_sent"] > 150
+    score = score_files(speech_48k, heard)
+    print(f"bob heard alice through PulseAudio: {score}")
+    assert score.correlation > 0.5
+    assert score.mos >= 3.5, score
