@@ -49,6 +49,7 @@ PRELOAD_MODULES = (
 )
 TIMER_IDLE_S = 3600.0  # with no deadline the timer thread still wakes now and then
 THREAD_JOIN_S = 2.0
+RECV_ERROR_PAUSE_S = 0.1  # after a failing receive, before trying again
 QUALITY_LOSS_STEPS_PERCENT = (1.0, 3.0, 8.0, 15.0)  # bars drop past each loss threshold
 
 
@@ -243,11 +244,12 @@ class UdpCallService:
                 return
             except PysnacError as exc:
                 log.warning("receive failed: %s", exc)
+                self._closed.wait(RECV_ERROR_PAUSE_S)  # no busy loop on a broken socket
                 continue
             if item is None:
                 continue
             data, addr = item
-            self._run(lambda now, d=data, a=addr: self.endpoint.receive(d, a, now))
+            self._guarded(lambda now, d=data, a=addr: self.endpoint.receive(d, a, now))
 
     def _timer_loop(self) -> None:
         while not self._closed.is_set():
@@ -262,7 +264,14 @@ class UdpCallService:
                 continue  # woken: something changed the deadline
             if self._closed.is_set():
                 return
-            self._run(self.endpoint.handle_timer)
+            self._guarded(self.endpoint.handle_timer)
+
+    def _guarded(self, operation: Callable[[float], None]) -> None:
+        """`_run` for the long-lived threads: a bug is logged, and the phone stays up."""
+        try:
+            self._run(operation)
+        except Exception:
+            log.exception("call service operation failed")
 
     # ---- helpers ----------------------------------------------------------------------
 
