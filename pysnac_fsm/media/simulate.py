@@ -143,7 +143,7 @@ def run_seed(clip: np.ndarray, config: SimConfig, seed: int) -> SeedResult:
 def _during(before: MediaStats, after: MediaStats) -> MediaStats:
     """The counters of the scored pass only (gauges are taken at its end)."""
     counts = {
-        name: getattr(after, name) - getattr(before, name)
+        name: max(0, getattr(after, name) - getattr(before, name))  # reordering can refill
         for name, value in vars(after).items()
         if isinstance(value, int) and name not in ("redundant_frames_sending", "fec_hint_percent")
     }
