@@ -8,8 +8,8 @@ later -- capture buffer, one 20 ms frame, playout buffer. Both the click and its
 in ONE recording of spk_a (parec), so neither the player's nor the recorder's own buffering
 enters the figure: latency = echo onset - click onset, per click. Runs with 0, 1 and 2
 frames of playout margin (silence written before the loop starts), prints p50/p95 in ms,
-the device's counters and where the milliseconds go. Measured here: p50 30-34 ms = one
-20 ms frame + 10-14 ms of capture and playout buffering.
+the device's counters and where the milliseconds go. Measured here: p50 20-34 ms = one
+20 ms frame + 0-14 ms of capture and playout buffering (varies between runs).
 """
 
 from __future__ import annotations
