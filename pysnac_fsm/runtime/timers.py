@@ -67,8 +67,11 @@ class TimerQueue:
             events.append(entry.event)
             if entry.period_s:
                 entry.deadline += entry.period_s
-                if entry.deadline <= now:  # far behind (suspended): skip missed ticks
-                    entry.deadline = now + entry.period_s
+                if entry.deadline <= now:
+                    # Far behind (suspended): skip the missed ticks but keep the phase, so
+                    # a clock on screen still turns over on its whole seconds.
+                    missed = (now - entry.deadline) // entry.period_s + 1
+                    entry.deadline += missed * entry.period_s
                 heapq.heappush(self._heap, entry)
             else:
                 self._live.discard(entry.handle)
