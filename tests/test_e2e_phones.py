@@ -1,7 +1,7 @@
 """Whole phones in one process: state machine, headless LCD and the real UDP call service.
 
 Each phone is what `main.py run` builds (`build_phone` with `udp_call_service_factory`),
-on loopback UDP, with silent sound devices; the phones share one ManualClock, so the
+on loopback UDP, with silent sound devices; each phone's timers run on its own ManualClock, so the
 30-second no-answer timeout takes no time. Buttons are pressed on the headless LCD and
 the assertions read what its screen shows.
 """
@@ -27,11 +27,12 @@ WAIT_S = 10.0
 
 
 class Rig:
-    """Phones built from configs written by the demo's helpers; all share `clock`."""
+    """Phones built from configs written by the demo's helpers; each has its own clock,
+    so one phone's timers can run out while the other's do not."""
 
     def __init__(self, root: Path) -> None:
         self.root = root
-        self.clock = ManualClock()
+        self.clocks: dict[str, ManualClock] = {}
         self.phones: dict[str, tuple[Phone, HeadlessLcd]] = {}
 
     def build(self, specs: dict[str, PhoneSpec], pinned: dict[str, dict[str, bytes]]) -> None:
@@ -40,11 +41,12 @@ class Rig:
             write_config(spec, peers, audio="silence", pinned_keys=pinned.get(name))
             config = load_config(spec.folder / "config.toml")
             lcd = HeadlessLcd()
+            self.clocks[name] = ManualClock()
             phone = build_phone(
                 config,
                 lcd=lcd,
                 call_service_factory=udp_call_service_factory(config),
-                clock=self.clock,
+                clock=self.clocks[name],
             )
             phone.start()
             self.phones[name] = (phone, lcd)
@@ -87,11 +89,13 @@ def test_no_answer_gives_up_after_the_ring_timeout(rig: Rig) -> None:
     rig.dial("alice", "bob")
     assert rig.phone("bob").wait_for_state(table.RINGING, WAIT_S)
     assert rig.lcd("alice").wait_for(lambda lines: "Ringing" in lines[1], WAIT_S)
-    rig.clock.advance(table.NO_ANSWER_S + 0.1)
+    rig.clocks["alice"].advance(table.NO_ANSWER_S + 0.1)  # bob's ring timer does not run out
     assert rig.phone("alice").wait_for_state(table.HANGUP, WAIT_S)
     assert rig.lcd("alice").wait_for(lambda lines: lines[0].startswith("No answer"), WAIT_S)
-    assert rig.phone("bob").wait_for_state(table.HANGUP, WAIT_S)  # missed, or cancelled
-    rig.clock.advance(table.HANGUP_SCREEN_S + 0.1)
+    assert rig.phone("bob").wait_for_state(table.HANGUP, WAIT_S)  # the caller's CANCEL
+    assert rig.lcd("bob").wait_for(lambda lines: lines[0].startswith("Missed call"), WAIT_S)
+    for clock in rig.clocks.values():
+        clock.advance(table.HANGUP_SCREEN_S + 0.1)
     assert rig.phone("alice").wait_for_state(table.IDLE, WAIT_S)
     assert rig.phone("bob").wait_for_state(table.IDLE, WAIT_S)
 
