@@ -7,6 +7,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+from drivers.rendezvous.record import key_id
 from pysnac_fsm.channel.identity import DEFAULT_KEY_PATH, Identity, fingerprint
 from pysnac_fsm.cli import whoami
 from pysnac_fsm.contacts import decode_public_key
@@ -32,6 +33,7 @@ def test_prints_public_key_and_fingerprint(tmp_path: Path) -> None:
     fields = dict(line.split(":", 1) for line in result.stdout.splitlines())
     assert decode_public_key(fields["public key"].strip()) == me.signing_public
     assert fields["fingerprint"].strip() == fingerprint(me.signing_public)
+    assert fields["key id"].split()[0] == key_id(me.signing_public)
     assert me.seed.hex() not in result.stdout
 
 

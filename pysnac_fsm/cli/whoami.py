@@ -41,6 +41,7 @@ def key_path(args: argparse.Namespace) -> Path:
 def main(args: argparse.Namespace) -> int:
     import sys
 
+    from drivers.rendezvous.record import key_id
     from pysnac_fsm.channel.errors import IdentityMissing
     from pysnac_fsm.channel.identity import Identity, fingerprint
     from pysnac_fsm.contacts import encode_public_key
@@ -56,5 +57,6 @@ def main(args: argparse.Namespace) -> int:
         return 1
     print(f"public key:  {encode_public_key(identity.signing_public)}")
     print(f"fingerprint: {fingerprint(identity.signing_public)}")
+    print(f"key id:      {key_id(identity.signing_public)}  (the rendezvous record's name)")
     print(f"key file:    {path}")
     return 0
