@@ -5,7 +5,9 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-APT_PACKAGES=(gcc portaudio19-dev libopus0 graphviz pulseaudio pulseaudio-utils libasound2-plugins sox)
+# iproute2: network namespaces for the LAN rendezvous tests; tmux: `demo --interactive`.
+APT_PACKAGES=(gcc portaudio19-dev libopus0 graphviz pulseaudio pulseaudio-utils libasound2-plugins sox
+  iproute2 tmux)
 PYTHON=${PYTHON:-python3}
 
 missing=()
