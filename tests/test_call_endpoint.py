@@ -216,6 +216,16 @@ def test_caller_cancels_while_ringing(trio) -> None:
     assert alice.names() == [EventName.REMOTE_RINGING]
 
 
+def test_caller_cancels_before_any_answer_arrived(trio) -> None:
+    net, alice, bob, _ = trio
+    net.drop = lambda d, s, t: d[0] == wire.PacketType.RINGING  # bob rings, alice never knows
+    net.act(alice, "place_call", bob.contact())
+    assert bob.names() == [EventName.INCOMING_CALL] and alice.names() == []
+    net.act(alice, "cancel_call")
+    assert bob.names() == [EventName.INCOMING_CALL, EventName.REMOTE_HUNG_UP]
+    assert bob.endpoint.active is None
+
+
 def test_busy_when_already_in_a_call(trio) -> None:
     net, alice, bob, carol = trio
     establish(net, alice, bob)

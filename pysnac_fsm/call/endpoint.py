@@ -161,6 +161,8 @@ class Endpoint:
                 self._on_invite(packet, datagram, addr, now)
                 return
             call = self._calls.get(packet.receiver_index)
+            if call is None and isinstance(packet, wire.Signal) and packet.receiver_index == 0:
+                call = self._invites.get(packet.call_id, (b"", None))[1]  # an early CANCEL
             if call is None:
                 raise Dropped("unknown_session")
             try:

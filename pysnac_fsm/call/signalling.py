@@ -228,9 +228,9 @@ class Call:
 
     def cancel(self, now: float) -> None:
         """Caller: give up before the call is established."""
-        if self.phase is Phase.INVITING and self.remote_index is None:
-            self._close(now)  # nobody has answered: nothing to tell
-        elif self.phase in (Phase.INVITING, Phase.REMOTE_RINGING):
+        if self.phase in (Phase.INVITING, Phase.REMOTE_RINGING):
+            # Before any answer the callee's index is unknown: the CANCEL names index 0 and
+            # the callee finds the call by its call id.
             self._close_repeating(self._signal(PacketType.CANCEL), now, PacketType.CANCEL)
         elif self.phase is Phase.ESTABLISHED:
             self.hang_up(now)
