@@ -8,7 +8,7 @@ bob's speaker played against what was said (aligned PESQ-WB).
 
 from __future__ import annotations
 
-import threading
+import wave
 from pathlib import Path
 
 import pytest
@@ -16,12 +16,21 @@ import pytest
 from pysnac_fsm.demo.phones import PhoneProcess, make_phone_folder, write_config
 from pysnac_fsm.demo.score import score_files
 from tests.fixtures_audio import pulse_rig, speech_48k  # noqa: F401 -- pytest fixtures
+from tests.test_call_service import wait_for
 
 pytestmark = pytest.mark.audio
 
 START_S = 60.0
 STEP_S = 10.0
 TAIL_S = 0.5  # let the end of the speech cross the network and the jitter buffer
+SAMPLE_RATE_HZ = 48000
+SAMPLE_BYTES = 2
+WAV_HEADER_BYTES = 44
+
+
+def clip_seconds(path: Path) -> float:
+    with wave.open(str(path), "rb") as clip:
+        return clip.getnframes() / clip.getframerate()
 
 
 def test_speech_through_real_sound_devices(pulse_rig, speech_48k: Path, tmp_path: Path) -> None:  # noqa: F811
@@ -48,7 +57,11 @@ def test_speech_through_real_sound_devices(pulse_rig, speech_48k: Path, tmp_path
         recording = pulse_rig.record("spk_b", heard)
         speaker = pulse_rig.play_into("mic_a", speech_48k)
         assert speaker.wait(timeout=30) == 0
-        threading.Event().wait(TAIL_S)
+        # The speaker has played the clip and TAIL_S more once the recording is that long.
+        needed = WAV_HEADER_BYTES + SAMPLE_BYTES * int(
+            (clip_seconds(speech_48k) + TAIL_S) * SAMPLE_RATE_HZ
+        )
+        assert wait_for(lambda: heard.stat().st_size >= needed, timeout=STEP_S)
         recording.stop()
         a.press("select")
         b.wait_state("hangup", STEP_S)
