@@ -160,6 +160,8 @@ def test_call_answer_talk_hang_up(trio) -> None:
     assert a_est.sas == b_est.sas and len(a_est.sas) == 4
     assert (a_est.peer_name, b_est.peer_name) == ("bob", "alice")
 
+    assert alice.endpoint.active.rtt_s == 0.0 and bob.endpoint.active.rtt_s == 0.0  # no delay
+
     for sender, receiver, payload in ((alice, bob, b"hello"), (bob, alice, b"hi")):
         datagram, addr = sender.endpoint.seal_media(payload, net.now)
         assert addr == receiver.addr and payload not in datagram

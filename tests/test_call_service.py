@@ -128,6 +128,7 @@ def test_speech_crosses_real_udp(phones, tmp_path: Path) -> None:
     bob.service.stop_media()
     stats = bob.service.link_stats()
     assert stats.frames_received >= 260 and stats.loss_percent == 0.0
+    assert stats.rtt_ms is not None and 0.0 < stats.rtt_ms < 500.0  # loopback
     result = score_files(CLIP, heard)
     assert result.correlation > 0.5  # time-stretching in pauses lowers it
     assert result.mos >= 3.6  # 4.2-4.35 measured; a margin for a loaded box

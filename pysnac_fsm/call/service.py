@@ -103,6 +103,7 @@ class UdpCallService:
         self.send_errors = 0
         self.marks: dict[str, float] = {}  # clock times of call milestones, for the summary
         self.sas = ""  # of the latest established call
+        self._rtt_s: float | None = None  # of the latest established call
 
     # ---- lifecycle --------------------------------------------------------------------
 
@@ -219,9 +220,12 @@ class UdpCallService:
             "late": float(media.late),
             "fec_recovered": float(media.fec_recovered + media.redundancy_recovered),
         }
+        call = self.endpoint.active
+        rtt_s = call.rtt_s if call is not None and call.rtt_s is not None else self._rtt_s
         return LinkStats(
             quality_bars=quality_bars(media.loss_percent_local),
             loss_percent=media.loss_percent_local,
+            rtt_ms=None if rtt_s is None else 1000.0 * rtt_s,
             frames_sent=media.frames_sent,
             frames_received=media.received,
             frames_concealed=media.concealed,
@@ -329,6 +333,8 @@ class UdpCallService:
             self.marks[mark] = now
         if event.name is EventName.CALL_ESTABLISHED:
             self.sas = getattr(event.data, "sas", "")
+            active = self.endpoint.active
+            self._rtt_s = active.rtt_s if active is not None else None
 
     def _write_call_log(self, snap: MediaSnapshot) -> None:
         """One JSON line per call (for `make demo` and the benchmark), when configured."""
@@ -338,6 +344,7 @@ class UdpCallService:
             "event": "call",
             "marks": {**self.marks, "first_heard": snap.first_heard_at},
             "sas": self.sas,
+            "rtt_ms": None if self._rtt_s is None else 1000.0 * self._rtt_s,
             "media": asdict(snap.media),
             "audio": asdict(snap.audio),
             "counters": dict(self.endpoint.counters),

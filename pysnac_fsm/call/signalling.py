@@ -89,6 +89,8 @@ class _Repeat:
     next_at: float
     interval_s: float
     give_up_at: float
+    first_sent_at: float
+    sends: int = 1
 
 
 class Call:
@@ -118,6 +120,7 @@ class Call:
         self.handshake = handshake
         self.phase = Phase.INVITING if role is Role.CALLER else Phase.INCOMING
         self.sas: str | None = None
+        self.rtt_s: float | None = None  # from the handshake's round trip (Karn's rule)
         self.started_at = now
         self.established_at: float | None = None
         self.closed_at: float | None = None
@@ -275,7 +278,7 @@ class Call:
             if kind is PacketType.RINGING:
                 if self.phase is Phase.INVITING:
                     self.phase = Phase.REMOTE_RINGING
-                    self._repeat = None
+                    self._answered(now)
                     self._post(EventName.REMOTE_RINGING)
             elif kind is PacketType.BUSY:
                 self._post(EventName.REMOTE_BUSY)
@@ -328,7 +331,7 @@ class Call:
         self._accept = accept.noise
         self.remote_index = accept.sender_index
         self._install_keys()
-        self._repeat = None
+        self._answered(now)
         self._established(now)
         self._post(EventName.REMOTE_ACCEPTED)
         self._post(EventName.CALL_ESTABLISHED, Established(self.sas or "", self.peer_name))
@@ -371,7 +374,7 @@ class Call:
         self.packets_received += 1
         self.peer_addr = addr  # authenticated: follow the peer if its address changed
         if self.phase is Phase.ACCEPTING:
-            self._repeat = None
+            self._answered(now)
             self._established(now)
             self._post(EventName.CALL_ESTABLISHED, Established(self.sas or "", self.peer_name))
         if kind is Content.MEDIA:
@@ -417,6 +420,7 @@ class Call:
             self._last_tx = now
             repeat.interval_s = min(repeat.interval_s * RETRANSMIT_BACKOFF, RETRANSMIT_MAX_S)
             repeat.next_at = now + repeat.interval_s
+            repeat.sends += 1
         if self.phase is Phase.ESTABLISHED:
             if now >= self._last_rx + PEER_LOST_S:
                 self._post(EventName.PEER_LOST)
@@ -451,6 +455,13 @@ class Call:
         header = wire.transport_header(self.remote_index)
         return self._sealer.seal(header, wire.encode_content(kind, body))
 
+    def _answered(self, now: float) -> None:
+        """The repeated message got its answer: stop repeating; measure the round trip
+        when it went out only once (Karn's rule, RFC 6298 section 3)."""
+        repeat, self._repeat = self._repeat, None
+        if repeat is not None and repeat.sends == 1 and self.rtt_s is None:
+            self.rtt_s = now - repeat.first_sent_at
+
     def _established(self, now: float) -> None:
         self.phase = Phase.ESTABLISHED
         self.established_at = now
@@ -465,7 +476,7 @@ class Call:
     def _send_repeated(self, datagram: bytes, now: float, give_up_s: float) -> None:
         self._send(datagram, now)
         self._repeat = _Repeat(
-            datagram, now + RETRANSMIT_INITIAL_S, RETRANSMIT_INITIAL_S, now + give_up_s
+            datagram, now + RETRANSMIT_INITIAL_S, RETRANSMIT_INITIAL_S, now + give_up_s, now
         )
 
     def _close_repeating(
