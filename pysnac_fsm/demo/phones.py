@@ -72,8 +72,11 @@ def write_config(
     input_wav: Path | None = None,
     output_wav: Path | None = None,
     pinned_keys: dict[str, bytes] | None = None,
+    input_device: str = "default",
+    output_device: str = "default",
 ) -> Path:
-    """The phone's config.toml; `pinned_keys` overrides a peer's key (a MITM test)."""
+    """The phone's config.toml; `pinned_keys` overrides a peer's key (a MITM test);
+    `input_device`/`output_device` name pyaudio devices (e.g. the rig's `pysnac_mic_a`)."""
     from pysnac_fsm.contacts import encode_public_key
 
     lines = [
@@ -87,6 +90,8 @@ def write_config(
         f"driver = {toml_string(audio)}",
         f"input_wav = {toml_string(str(input_wav or ''))}",
         f"output_wav = {toml_string(str(output_wav or ''))}",
+        f"input_device = {toml_string(input_device)}",
+        f"output_device = {toml_string(output_device)}",
         "[lcd]",
         'driver = "headless"',
         "[rendezvous]",
