@@ -212,3 +212,18 @@ def test_signalling_survives_a_lossy_network() -> None:
     finally:
         alice.close()
         bob.close()
+
+
+def test_a_host_name_is_resolved_once_and_a_bad_one_is_unreachable(phones) -> None:
+    alice, bob = phones("alice"), phones("bob")
+    alice.contacts, bob.contacts = [bob.contact()], [alice.contact()]
+    port = bob.service.local_address[1]
+    alice.service.place_call(Contact("bob", bob.identity.signing_public, ("localhost", port)))
+    bob.expect(EventName.INCOMING_CALL)
+    alice.expect(EventName.REMOTE_RINGING)
+    alice.service.cancel_call()
+    bob.expect(EventName.REMOTE_HUNG_UP)
+    nowhere = Contact("bob", bob.identity.signing_public, ("no-such-host.invalid", port))
+    alice.service.place_call(nowhere)
+    failure = alice.expect(EventName.UNREACHABLE).data
+    assert "no-such-host.invalid" in failure.detail

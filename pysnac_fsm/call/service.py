@@ -12,9 +12,12 @@ the lock, so they reach the machine in order), media payloads to the call's
 
 from __future__ import annotations
 
+import dataclasses
 import importlib
+import ipaddress
 import json
 import logging
+import socket
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -24,7 +27,7 @@ from typing import TYPE_CHECKING
 
 from drivers.audio.base import AudioDevice
 from drivers.clock import Clock, MonotonicClock
-from drivers.net.base import DatagramTransport, TransportClosed
+from drivers.net.base import DatagramTransport, NetworkError, TransportClosed
 from pysnac_fsm.call.endpoint import Endpoint, Output
 from pysnac_fsm.call.signalling import Phase
 from pysnac_fsm.call_events import CallEvent, EventName, Failure, LinkStats, PostEvent
@@ -51,6 +54,25 @@ TIMER_IDLE_S = 3600.0  # with no deadline the timer thread still wakes now and t
 THREAD_JOIN_S = 2.0
 RECV_ERROR_PAUSE_S = 0.1  # after a failing receive, before trying again
 QUALITY_LOSS_STEPS_PERCENT = (1.0, 3.0, 8.0, 15.0)  # bars drop past each loss threshold
+
+
+def resolve(contact: Contact, family: int = socket.AF_INET) -> Contact:
+    """The contact with its host name turned into an IP address, once per call, so that
+    neither the endpoint nor each retransmission waits for a name lookup."""
+    if contact.address is None:
+        return contact
+    host, port = contact.address
+    try:
+        ipaddress.ip_address(host)
+        return contact
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, family=family, type=socket.SOCK_DGRAM)
+    except (OSError, UnicodeError) as exc:
+        raise NetworkError(f"cannot resolve {host}: {exc}") from exc
+    resolved = str(infos[0][4][0])
+    return dataclasses.replace(contact, address=(resolved, port))
 
 
 def quality_bars(loss_percent: float) -> int:
@@ -145,6 +167,12 @@ class UdpCallService:
 
     def place_call(self, contact: Contact) -> None:
         self.marks = {"placed": self.clock.now()}
+        try:
+            local_host = self.transport.local_address[0]
+            contact = resolve(contact, socket.AF_INET6 if ":" in local_host else socket.AF_INET)
+        except NetworkError as exc:
+            self._post_failure(EventName.UNREACHABLE, exc)
+            return
         self._run(lambda now: self.endpoint.place_call(contact, now))
 
     def cancel_call(self) -> None:
