@@ -226,4 +226,4 @@ def test_a_host_name_is_resolved_once_and_a_bad_one_is_unreachable(phones) -> No
     nowhere = Contact("bob", bob.identity.signing_public, ("no-such-host.invalid", port))
     alice.service.place_call(nowhere)
     failure = alice.expect(EventName.UNREACHABLE).data
-    assert "no-such-host.invalid" in failure.detail
+    assert failure.reason == "Unknown host" and "no-such-host.invalid" in failure.detail

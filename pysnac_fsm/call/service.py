@@ -171,7 +171,8 @@ class UdpCallService:
             local_host = self.transport.local_address[0]
             contact = resolve(contact, socket.AF_INET6 if ":" in local_host else socket.AF_INET)
         except NetworkError as exc:
-            self._post_failure(EventName.UNREACHABLE, exc)
+            log.warning("%s", exc)
+            self._post(CallEvent(EventName.UNREACHABLE, Failure("Unknown host", str(exc))))
             return
         self._run(lambda now: self.endpoint.place_call(contact, now))
 
