@@ -31,6 +31,7 @@ KEYS = [
 ]
 CONFIG = (
     '[device]\nname = "alice"\n[network]\nudp_port = 0\n[lcd]\ndriver = "headless"\n'
+    '[rendezvous]\nbackends = ["static"]\n'  # never mDNS on the host's network
     + "".join(f'[[contacts]]\nname = "c{i}"\npublic_key = "{key}"\n' for i, key in enumerate(KEYS))
 )
 

@@ -10,6 +10,13 @@ The call service is a seam: `call_service_factory(post) -> CallService`.
 `default_call_service_factory` builds the UDP call service of `pysnac_fsm.call` from the
 config; `NullCallService` (every call attempt is UNREACHABLE "No network") remains for
 tests and benches that want a phone without a network.
+
+The rendezvous is the other seam: given a `rendezvous_opener` (run_appliance passes the
+config's backends), `build_phone` adds a `Directory` (pysnac_fsm/directory.py) over the
+same phonebook and wraps the call service in a `DirectoryCallService`, so a contact with
+no static address is looked up before it is called. `Phone.start` publishes this device
+(its identity, name and UDP port) and `Phone.stop` withdraws and joins it. Without an
+opener (most tests) the phone has no rendezvous at all.
 """
 
 from __future__ import annotations
@@ -33,6 +40,8 @@ from pysnac_fsm.call_events import (
 )
 from pysnac_fsm.config import Config, save_device_name
 from pysnac_fsm.contacts import Contact
+from pysnac_fsm.directory import Directory, RendezvousOpener, config_rendezvous_opener
+from pysnac_fsm.directory_calls import DirectoryCallService
 from pysnac_fsm.fsm import table
 from pysnac_fsm.fsm.machine import build_machine
 from pysnac_fsm.fsm.phone import PhoneModel
@@ -79,8 +88,12 @@ class Phone:
         timers: Timers,
         lcd: LcdDriver,
         service: CallService,
+        directory: Directory | None = None,
+        start_directory: Callable[[], None] | None = None,
     ) -> None:
         self.model = model
+        self.directory = directory
+        self._start_directory = start_directory
         self.machine = machine
         self.loop = loop
         self.timers = timers
@@ -98,11 +111,16 @@ class Phone:
         self.timers.start()
         self.lcd.attach(self.loop.post_button)
         self.loop.start()
+        if self._start_directory is not None:
+            self._start_directory()
 
     def stop(self) -> None:
-        """End any call, then stop and join the state-machine and timer threads."""
+        """End any call, then stop and join the state-machine, timer and rendezvous
+        threads, then close the call service."""
         self.loop.stop()
         self.timers.stop()
+        if self.directory is not None:
+            self.directory.stop()
         stop_service = getattr(self.service, "close", None)
         if callable(stop_service):
             try:
@@ -140,8 +158,10 @@ def build_phone(
     clock: Any = None,
     fingerprint: str | None = None,
     history: History | None = None,
+    rendezvous_opener: RendezvousOpener | None = None,
 ) -> Phone:
-    """Wire a phone (not started). `clock` has `now()` and `wait_until()` (default: real)."""
+    """Wire a phone (not started). `clock` has `now()` and `wait_until()` (default: real).
+    With `rendezvous_opener`, the phone publishes itself and finds its contacts there."""
     if fingerprint is None:
         fingerprint, _ = load_fingerprint(config)
     holder: dict[str, StateMachineLoop] = {}
@@ -152,21 +172,44 @@ def build_phone(
     def post(event: CallEvent) -> None:
         holder["loop"].post(event)
 
+    phonebook = Phonebook(config.folder / PHONEBOOK_FILE_NAME, config.contacts)
     service = call_service_factory(post)
+    directory = start_directory = None
+    if rendezvous_opener is not None:
+        directory = Directory(config.rendezvous.backends, rendezvous_opener, phonebook)
+        inner = service
+        service = DirectoryCallService(inner, directory, post)
+
+        def start_directory() -> None:
+            from pysnac_fsm.channel.identity import Identity
+
+            identity, _ = Identity.load_or_create(config.device.key_file)
+            assert directory is not None
+            directory.start(post, identity, config.device.name, published_addresses(config, inner))
+
     model = PhoneModel(
         service,
         post=post_internal,
-        phonebook=Phonebook(config.folder / PHONEBOOK_FILE_NAME, config.contacts),
+        phonebook=phonebook,
         history=history or History(config.folder / HISTORY_FILE_NAME),
         device_name=config.device.name,
         fingerprint=fingerprint,
         save_device_name=lambda name: save_device_name(config.path, name),
+        new_keys=directory,
     )
     machine = build_machine(model)
     timers = Timers(post, clock)  # timer events go straight to the loop's queue
     loop = StateMachineLoop(model, lcd, timers, clock=timers.clock)
     holder["loop"] = loop
-    return Phone(model, machine, loop, timers, lcd, service)
+    return Phone(model, machine, loop, timers, lcd, service, directory, start_directory)
+
+
+def published_addresses(config: Config, service: CallService) -> list[tuple[str, int]]:
+    """Where peers reach this phone: the bound host (0.0.0.0 = every local IPv4, expanded
+    by the backends) and the port the call service really bound (udp_port may be 0)."""
+    local = getattr(service, "local_address", None)
+    port = int(local[1]) if local else config.network.udp_port
+    return [(config.network.bind, port)]
 
 
 def default_call_service_factory(config: Config) -> CallServiceFactory:
@@ -207,6 +250,7 @@ def run_appliance(config: Config, lcd_kind: str | None = None) -> int:
         lcd=lcd,
         call_service_factory=default_call_service_factory(config),
         fingerprint=fingerprint,
+        rendezvous_opener=config_rendezvous_opener(config),
     )
     emit = getattr(lcd, "emit", None)
     if kind == "stdio" and emit is not None:

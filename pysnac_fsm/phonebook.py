@@ -6,12 +6,15 @@ are the seed. A seed contact is shown unless the file has an entry with its name
 (an edit overrides it) or lists its key under `removed_keys`. Names and keys are unique:
 a second phone with a known key is the same phone. Writes are atomic (temp file +
 rename), mode 0644: public keys are not secrets. Thread-safe (the state machine and the
-rendezvous both read it).
+rendezvous both read it), and several instances over one file agree: each read or change
+first reloads the file if it was replaced since (its inode, size and mtime), so a contact
+pinned on the device or by `main.py contacts add` reaches the call service at once.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 import threading
 import tomllib
 from collections.abc import Iterable
@@ -23,6 +26,8 @@ from pysnac_fsm.fsm.limits import NAME_MAX_CHARS
 from pysnac_fsm.history import atomic_write_text
 
 PHONEBOOK_FILE_NAME = "contacts.toml"
+
+log = logging.getLogger(__name__)
 
 
 class PhonebookError(PysnacError, ValueError):
@@ -65,7 +70,26 @@ class Phonebook:
         self.path = path
         self._seed = list(seed)
         self._lock = threading.Lock()
+        self._stamp = self._file_stamp()
         self._own, self._removed = self._load()
+
+    def _file_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            info = self.path.stat()
+        except OSError:
+            return None
+        return (info.st_ino, info.st_size, info.st_mtime_ns)
+
+    def _refresh(self) -> None:
+        """Reload if another instance (or process) replaced the file. Under the lock."""
+        stamp = self._file_stamp()
+        if stamp == self._stamp:
+            return
+        try:
+            self._own, self._removed = self._load()
+        except ConfigError as exc:  # a hand edit gone wrong: keep what we had, say why
+            log.warning("phonebook not reloaded: %s", exc)
+        self._stamp = stamp
 
     def _load(self) -> tuple[list[Contact], set[bytes]]:
         if not self.path.exists():
@@ -95,6 +119,7 @@ class Phonebook:
         return own, removed
 
     def _merged(self) -> list[Contact]:
+        self._refresh()
         names = {c.name for c in self._own}
         keys = {c.public_key for c in self._own} | self._removed
         seeds = [c for c in self._seed if c.name not in names and c.public_key not in keys]
@@ -174,3 +199,4 @@ class Phonebook:
             if contact.address is not None:
                 parts.append(f"address = {_toml_string(format_address(contact.address))}\n")
         atomic_write_text(self.path, "".join(parts))
+        self._stamp = self._file_stamp()

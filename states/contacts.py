@@ -1,4 +1,8 @@
-"""Contacts: Up/Down scroll, Select calls, Right renames, Left goes home."""
+"""Contacts: Up/Down scroll, Select calls, Right renames, Left goes home.
+
+A contact whose name the rendezvous saw with another key (KEY CHANGED) says so on line 2,
+and Right opens the re-pair screen instead of renaming it.
+"""
 
 from __future__ import annotations
 
@@ -21,4 +25,5 @@ def screen(ctx: ScreenContext) -> tuple[str, str]:
     if not count:
         return line("No contacts"), line("<back")
     index = min(ctx.contact_index, count - 1)
-    return line(ctx.contact_names[index], position(index, count)), line("Sel:call >rename")
+    hint = "New key >re-pair" if ctx.contact_new_key else "Sel:call >rename"
+    return line(ctx.contact_names[index], position(index, count)), line(hint)

@@ -45,8 +45,25 @@ REACH: dict[str, list] = {
     table.IN_CALL: [S, S, EventName.REMOTE_ACCEPTED, EventName.CALL_ESTABLISHED],
     table.HANGUP: [S, S, EventName.REMOTE_BUSY],
 }
+
+
+class BobsNewKey:
+    """The rendezvous saw a phone named bob publish another key (a `Directory` stand-in)."""
+
+    def new_key_for(self, name: str) -> tuple[bytes, str] | None:
+        return (bytes([9]) * 32, "NNNN-NNNN-NNNN") if name == "bob" else None
+
+    def forget_new_key(self, name: str) -> None:
+        pass
+
+
+def bob_has_a_new_key(phone: SyncPhone) -> None:
+    phone.model.new_keys = BobsNewKey()
+
+
 # Extra steps some conditional edges need once in their source state.
 PREPARE: dict[tuple[str, str, str], list] = {
+    (table.CONTACTS, table.CONFIRM_CONTACT, "rename"): [bob_has_a_new_key],
     (table.MENU, table.RECENT_CALLS, "open_item"): [D],
     (table.MENU, table.THIS_DEVICE, "open_item"): [D, D],
     (table.EDIT_DEVICE_NAME, table.EDIT_DEVICE_NAME, "cursor_left"): [R],
@@ -54,8 +71,10 @@ PREPARE: dict[tuple[str, str, str], list] = {
 }
 
 
-def act(phone: SyncPhone, step: Button | EventName) -> None:
-    if isinstance(step, Button):
+def act(phone: SyncPhone, step: object) -> None:
+    if callable(step):
+        step(phone)
+    elif isinstance(step, Button):
         phone.press(step)
     else:
         phone.event(step, DATA.get(step))

@@ -46,7 +46,7 @@ def test_phone_process_over_stdio(tmp_path) -> None:
     config = tmp_path / "config.toml"
     key = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
     config.write_text(
-        f'[device]\nname = "alice"\n[network]\nudp_port = 0\n'
+        f'[device]\nname = "alice"\n[network]\nudp_port = 0\n[rendezvous]\nbackends = ["static"]\n'
         f'[[contacts]]\nname = "bob"\npublic_key = "{key}"\n'
     )
     process = subprocess.Popen(

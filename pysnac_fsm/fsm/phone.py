@@ -67,6 +67,14 @@ class PhonebookLike(Protocol):
     def contacts(self) -> list[Contact]: ...
     def add(self, contact: Contact) -> None: ...
     def rename(self, name: str, new_name: str) -> None: ...
+    def replace_key(self, name: str, public_key: bytes) -> None: ...
+
+
+class NewKeysLike(Protocol):
+    """Keys the rendezvous saw published under a pinned contact's name (`Directory`)."""
+
+    def new_key_for(self, name: str) -> tuple[bytes, str] | None: ...
+    def forget_new_key(self, name: str) -> None: ...
 
 
 class HistoryLike(Protocol):
@@ -111,8 +119,10 @@ class PhoneModel:
         device_name: str,
         fingerprint: str,
         save_device_name: Callable[[str], None] | None = None,
+        new_keys: NewKeysLike | None = None,
     ) -> None:
         self.service = service
+        self.new_keys = new_keys
         self._post = post
         self.phonebook = phonebook
         self.history = history
@@ -128,6 +138,7 @@ class PhoneModel:
         self.edit_cursor = 0
         self.edit_target = ""
         self.discovered: Discovered | None = None
+        self.repairing = False  # the confirm screen offers a new key for a pinned contact
         self.call: ActiveCall | None = None
         self.last_call: ActiveCall | None = None  # kept for the hang-up screen and summary
         self.reason = ""
@@ -139,7 +150,7 @@ class PhoneModel:
     # --- the screen snapshot -------------------------------------------------------------
     def context(self, now: float) -> ScreenContext:
         call = self.call or self.last_call  # the hang-up screen shows the call just ended
-        online = None if not self.directory else any(self.directory.values())
+        online = None if not self.directory else all(self.directory.values())
         live = self.call
         call_s = now - live.connected_at if live and live.connected_at is not None else 0.0
         return ScreenContext(
@@ -156,6 +167,8 @@ class PhoneModel:
             edit_cursor=self.edit_cursor,
             discovered_name=self.discovered.contact.name if self.discovered else "",
             discovered_fingerprint=self.discovered.fingerprint if self.discovered else "",
+            discovered_repair=self.repairing,
+            contact_new_key=self._new_key_of_selected() is not None,
             peer=call.peer if call else "",
             peer_known=call.known if call else True,
             peer_fingerprint=call.fingerprint if call else "",
@@ -304,18 +317,51 @@ class PhoneModel:
     # --- pairing -------------------------------------------------------------------------
     def take_discovery(self, event: Any) -> None:
         self.discovered = _data(event)
+        self.repairing = False
 
     def pin_contact(self, event: Any) -> None:
         if self.discovered is None:
             return
+        contact = self.discovered.contact
         try:
-            self.phonebook.add(self.discovered.contact)
+            if self.repairing:
+                self.phonebook.replace_key(contact.name, contact.public_key)
+                log.warning("%s re-paired with key %s", contact.name, self.discovered.fingerprint)
+            else:
+                self.phonebook.add(contact)
         except (ValueError, PysnacError) as exc:
-            log.warning("could not pin %s: %s", self.discovered.contact.name, exc)
-        self.discovered = None
+            log.warning("could not pin %s: %s", contact.name, exc)
+        self._end_offer()
 
     def refuse_contact(self, event: Any) -> None:
+        self._end_offer()
+
+    def _end_offer(self) -> None:
+        """The offer is answered (or timed out): a refused new key is forgotten too."""
+        if self.repairing and self.discovered is not None and self.new_keys is not None:
+            self.new_keys.forget_new_key(self.discovered.contact.name)
         self.discovered = None
+        self.repairing = False
+
+    def _new_key_of_selected(self) -> tuple[bytes, str] | None:
+        contact = self._selected_contact() if self.new_keys is not None else None
+        if contact is None or self.new_keys is None:
+            return None
+        return self.new_keys.new_key_for(contact.name)
+
+    def selected_key_changed(self, event: Any) -> bool:
+        """The selected contact's name now publishes another key (re-pair offered)."""
+        return self._new_key_of_selected() is not None
+
+    def offer_repair(self, event: Any) -> None:
+        """Show the new key's fingerprint; Select pins it in place of the old one."""
+        contact = self._selected_contact()
+        new_key = self._new_key_of_selected()
+        if contact is None or new_key is None:  # guarded by selected_key_changed
+            return
+        key, fingerprint = new_key
+        self.discovered = Discovered(Contact(contact.name, key, contact.address), fingerprint)
+        self.repairing = True
 
     def take_directory_status(self, event: Any) -> None:
         status = _data(event)
@@ -342,6 +388,7 @@ class PhoneModel:
         if not isinstance(incoming, IncomingCall):
             incoming = IncomingCall(peer_name="?", public_key=b"", known=False, fingerprint="")
         self.discovered = None  # a pending pairing offer is dropped when the phone rings
+        self.repairing = False
         self.call = ActiveCall(
             peer=incoming.peer_name,
             outgoing=False,

@@ -141,6 +141,14 @@ TRANSITIONS: list[dict[str, Any]] = [
     _t("next_item", CONTACTS, None, after="contacts_next"),
     _t("previous_item", CONTACTS, None, after="contacts_previous"),
     _t("dial", CONTACTS, DIALING, conditions="has_contacts", before="choose_contact"),
+    # Right on a contact whose key changed re-pairs it (checked first), else renames it.
+    _t(
+        "rename",
+        CONTACTS,
+        CONFIRM_CONTACT,
+        conditions=["has_contacts", "selected_key_changed"],
+        before="offer_repair",
+    ),
     _t("rename", CONTACTS, EDIT_CONTACT_NAME, conditions="has_contacts"),
     _t("back", CONTACTS, IDLE),
     _t("next_item", RECENT_CALLS, None, after="recent_next"),
@@ -176,7 +184,7 @@ TRANSITIONS: list[dict[str, Any]] = [
         before="save_contact_name",
     ),
     _t(TIMEOUT, MENU_STATES, IDLE, before="refuse_contact"),
-    # Pairing a phone found by the rendezvous (trust on first use).
+    # Pairing a phone found by the rendezvous (trust on first use), or re-pairing one.
     _t(
         E.CONTACT_DISCOVERED.value,
         [s for s in HOME_STATES if s != CONFIRM_CONTACT],
