@@ -74,9 +74,13 @@ def write_config(
     pinned_keys: dict[str, bytes] | None = None,
     input_device: str = "default",
     output_device: str = "default",
+    backends: tuple[str, ...] = ("static",),
+    firebase_config: Path | None = None,
 ) -> Path:
     """The phone's config.toml; `pinned_keys` overrides a peer's key (a MITM test);
-    `input_device`/`output_device` name pyaudio devices (e.g. the rig's `pysnac_mic_a`)."""
+    `input_device`/`output_device` name pyaudio devices (e.g. the rig's `pysnac_mic_a`).
+    The peers get their loopback address only when `backends` has "static" (else the
+    rendezvous finds them: pysnac_fsm/demo/rendezvous.py)."""
     from pysnac_fsm.contacts import encode_public_key
 
     lines = [
@@ -95,7 +99,8 @@ def write_config(
         "[lcd]",
         'driver = "headless"',
         "[rendezvous]",
-        'backends = ["static"]',
+        f"backends = {json.dumps(list(backends))}",
+        f"firebase_config = {toml_string(str(firebase_config or ''))}",
     ]
     for peer in peers:
         key = (pinned_keys or {}).get(peer.name, peer.public_key)
@@ -103,8 +108,9 @@ def write_config(
             "[[contacts]]",
             f"name = {toml_string(peer.name)}",
             f"public_key = {toml_string(encode_public_key(key))}",
-            f'address = "127.0.0.1:{peer.port}"',
         ]
+        if "static" in backends:
+            lines.append(f'address = "127.0.0.1:{peer.port}"')
     path = spec.folder / "config.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
