@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
 from dataclasses import asdict
 from pathlib import Path
 
@@ -32,19 +33,42 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--talk-s", type=float, default=6.0, metavar="S", help="how long they talk (default 6)"
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument(
+        "--rendezvous",
+        choices=("static", "lan", "firebase"),
+        default="static",
+        help="how the phones find each other (default static; lan runs in a private "
+        "network namespace, needs root; firebase without --firebase-config uses the "
+        "protocol test server from tests/)",
+    )
+    parser.add_argument("--firebase-url", metavar="URL", help="your database URL (firebase)")
+    parser.add_argument(
+        "--firebase-config", type=Path, metavar="FILE", help="your project's JSON (firebase)"
+    )
 
 
 def main(args: argparse.Namespace) -> int:
+    from pysnac_fsm.demo.rendezvous import (
+        RendezvousChoice,
+        in_private_netns,
+        rerun_in_private_netns,
+    )
     from pysnac_fsm.demo.run import ALICE_CLIP, format_summary, run_demo, run_interactive
     from pysnac_fsm.errors import UsageError
 
     clip = args.clip or ALICE_CLIP
     if args.talk_s <= 0 or args.talk_s > 600:
         raise UsageError("--talk-s must be between 0 and 600 seconds")
+    choice = RendezvousChoice(args.rendezvous, args.firebase_url, args.firebase_config)
+    choice.check()
     if args.interactive:
+        if choice.kind != "static":
+            raise UsageError("--interactive runs with static addresses only")
         return run_interactive(clip, args.out)
+    if choice.kind == "lan" and not in_private_netns():
+        return rerun_in_private_netns(sys.argv[1:])  # mDNS never on the host's network
     echo = (lambda _line: None) if args.json else print
-    result = run_demo(clip, args.out, args.talk_s, echo=echo)
+    result = run_demo(clip, args.out, args.talk_s, echo=echo, rendezvous=choice)
     if args.json:
         data = asdict(result)
         data.pop("screens")

@@ -33,6 +33,7 @@ from pysnac_fsm.demo.phones import (
     make_phone_folder,
     write_config,
 )
+from pysnac_fsm.demo.rendezvous import DemoDirectory, RendezvousChoice, demo_directory
 
 ALICE_CLIP = REPO / "assets" / "alice_arctic_a0007.wav"
 BOB_CLIP = REPO / "assets" / "bob_espeak.wav"
@@ -101,16 +102,29 @@ def check_clip(path: Path) -> None:
         raise UsageError(f"--clip {path}: shorter than one second")
 
 
-def prepare(root: Path, out: Path, clip: Path) -> tuple[PhoneSpec, PhoneSpec]:
+def prepare(
+    root: Path, out: Path, clip: Path, directory: DemoDirectory | None = None
+) -> tuple[PhoneSpec, PhoneSpec]:
     out.mkdir(parents=True, exist_ok=True)
     alice = make_phone_folder(root, "alice")
     bob = make_phone_folder(root, "bob")
     for name in ("alice", "bob"):
         (out / f"{name}_heard.wav").unlink(missing_ok=True)
+    options = directory.config_options if directory else lambda _spec: {}
     write_config(
-        alice, [bob], input_wav=clip.resolve(), output_wav=(out / "alice_heard.wav").resolve()
+        alice,
+        [bob],
+        input_wav=clip.resolve(),
+        output_wav=(out / "alice_heard.wav").resolve(),
+        **options(alice),
     )
-    write_config(bob, [alice], input_wav=BOB_CLIP, output_wav=(out / "bob_heard.wav").resolve())
+    write_config(
+        bob,
+        [alice],
+        input_wav=BOB_CLIP,
+        output_wav=(out / "bob_heard.wav").resolve(),
+        **options(bob),
+    )
     return alice, bob
 
 
@@ -119,6 +133,7 @@ def run_demo(
     out: Path = DEFAULT_OUT,
     talk_s: float = TALK_S,
     echo: Callable[[str], None] = print,
+    rendezvous: RendezvousChoice | None = None,
 ) -> DemoResult:
     check_clip(clip)
     start = time.monotonic()
@@ -131,12 +146,16 @@ def run_demo(
                 printed[phone.name] = record["lines"]
                 echo(format_screen(phone.name, at - start, record["lines"]))
 
-    with tempfile.TemporaryDirectory(prefix="pysnac-demo-") as tmp:
-        alice_spec, bob_spec = prepare(Path(tmp), out, clip)
+    with (
+        tempfile.TemporaryDirectory(prefix="pysnac-demo-") as tmp,
+        demo_directory(rendezvous, echo) as directory,
+    ):
+        alice_spec, bob_spec = prepare(Path(tmp), out, clip, directory)
         echo(f"alice on 127.0.0.1:{alice_spec.port}, bob on 127.0.0.1:{bob_spec.port}")
         alice = PhoneProcess(alice_spec, on_record=on_record)
         bob = PhoneProcess(bob_spec, on_record=on_record)
         try:
+            directory.wait_online([alice, bob])  # both published: each can find the other
             timeline = _script(alice, bob, talk_s)
         finally:
             codes = {p.name: p.quit() for p in (alice, bob)}
