@@ -4,8 +4,10 @@ Two threads per call, both paced by the sound device's own clock (its `read_fram
 `write_frame` block), never by sleeps: the capture thread reads a frame, encodes it
 (`MediaSession.outgoing`) and hands the payload to `send` (the service seals and sends
 it); the playout thread pulls one frame per tick from the jitter buffer
-(`MediaSession.playout`) and writes it to the device. Decrypted media payloads arrive from
-the service's socket thread through `deliver`. `MediaSession` is not thread-safe, so one
+(`MediaSession.playout`) and writes it to the device; once the device is full, it pulls
+each frame just before the device has room for it (`PULL_AHEAD_S`), so no frame waits in
+`write_frame` after leaving the jitter buffer. Decrypted media payloads arrive from the
+service's socket thread through `deliver`. `MediaSession` is not thread-safe, so one
 lock guards it. `stop` stops the device (which wakes both blocked threads) and joins them:
 nothing started here outlives the call.
 """
@@ -31,6 +33,8 @@ JOIN_TIMEOUT_S = 2.0  # a device that does not wake its threads within this is a
 VOLUME_UNITY_LEVEL = 7  # the state machine's default volume plays at unity gain
 VOLUME_STEP_DB = 3.0
 HEARD_SOURCES = frozenset({Source.PRIMARY, Source.REDUNDANT, Source.FEC})
+PULL_AHEAD_S = 0.005  # take a frame from the jitter buffer this long before the device wants it
+WRITE_BLOCKED_S = 0.001  # a write_frame that took this long found the device's buffer full
 
 
 def volume_gain(level: int) -> float:
@@ -166,15 +170,28 @@ class MediaWorkers:
             self._fail(PysnacError(f"capture failed: {exc}"))
 
     def _playout(self) -> None:
+        frame_s = self._session.params.frame_s
+        pull_at: float | None = None
         try:
             while not self._stopping.is_set():
+                if pull_at is not None and not self._clock.wait_until(pull_at, self._stopping):
+                    return
                 now = self._clock.now()
                 with self._lock:
                     pcm = self._session.playout(now)
                     source = self._session.jitter_buffer.last_source
                 if self._first_heard_at is None and source in HEARD_SOURCES:
                     self._first_heard_at = now
+                began = self._clock.now()
                 self._device.write_frame(apply_gain(pcm, self._gain))
+                done = self._clock.now()
+                # A write that waited found the device full: it has room for the next frame
+                # one frame period from now. Take that frame from the jitter buffer just
+                # before then: pulled at once, it would only wait inside write_frame, one
+                # frame of mouth-to-ear latency (bench/bench_latency.py). A write that did
+                # not wait means the device is short of audio: pull again at once.
+                blocked = done - began >= WRITE_BLOCKED_S
+                pull_at = done + frame_s - PULL_AHEAD_S if blocked else None
         except PysnacError as exc:
             self._fail(exc)
         except Exception as exc:
