@@ -25,7 +25,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from drivers.audio.base import AudioDevice
+from drivers.audio.base import AudioDevice, AudioDeviceError
 from drivers.clock import Clock, MonotonicClock
 from drivers.net.base import DatagramTransport, NetworkError, TransportClosed
 from pysnac_fsm.call.endpoint import Endpoint, Output
@@ -54,6 +54,7 @@ TIMER_IDLE_S = 3600.0  # with no deadline the timer thread still wakes now and t
 THREAD_JOIN_S = 2.0
 RECV_ERROR_PAUSE_S = 0.1  # after a failing receive, before trying again
 QUALITY_LOSS_STEPS_PERCENT = (1.0, 3.0, 8.0, 15.0)  # bars drop past each loss threshold
+MISSING_DEVICE_PREFIX = "no "  # AudioDeviceError.problem of a device PortAudio does not list
 
 
 def resolve(contact: Contact, family: int = socket.AF_INET) -> Contact:
@@ -73,6 +74,15 @@ def resolve(contact: Contact, family: int = socket.AF_INET) -> Contact:
         raise NetworkError(f"cannot resolve {host}: {exc}") from exc
     resolved = str(infos[0][4][0])
     return dataclasses.replace(contact, address=(resolved, port))
+
+
+def audio_start_reason(exc: PysnacError) -> str:
+    """The LCD line when the sound device will not open: "No <device>" when it is not there
+    at all (PortAudio has no device of that name or index), so the screen names it; the
+    log line (the error itself) names it in full and points to `main.py devices`."""
+    if isinstance(exc, AudioDeviceError) and exc.problem.startswith(MISSING_DEVICE_PREFIX):
+        return f"No {exc.device}"
+    return exc.reason
 
 
 def quality_bars(loss_percent: float) -> int:
@@ -213,7 +223,8 @@ class UdpCallService:
                     workers.set_volume(self._volume)
                 workers.start()
             except PysnacError as exc:
-                self._post_failure(EventName.AUDIO_FAILED, exc)
+                self._post_failure(EventName.AUDIO_FAILED, exc, audio_start_reason(exc))
+                self._run(self.endpoint.hang_up)  # the far end hears bye, not silence
                 return
             self._workers = workers
             self.marks["media_started"] = self.clock.now()
@@ -345,10 +356,11 @@ class UdpCallService:
     def _media_failed(self, exc: PysnacError) -> None:
         with self._lock:
             self._post_failure(EventName.AUDIO_FAILED, exc)
+            self._run(self.endpoint.hang_up)  # the far end hears bye, not silence
 
-    def _post_failure(self, name: EventName, exc: PysnacError) -> None:
+    def _post_failure(self, name: EventName, exc: PysnacError, reason: str = "") -> None:
         log.error("%s: %s", name.value, exc)
-        self._post(CallEvent(name, Failure(exc.reason[:16], str(exc))))
+        self._post(CallEvent(name, Failure((reason or exc.reason)[:16], str(exc))))
 
     def _note(self, event: CallEvent, now: float) -> None:
         mark = {
