@@ -95,6 +95,7 @@ class Directory:
         self._records: dict[bytes, PeerRecord] = {}  # newest verified record per key
         self._watched: set[bytes] = set()
         self._new_keys: dict[str, tuple[bytes, str]] = {}  # casefolded name -> (key, fp)
+        self._changed = threading.Condition()  # a record or a new key arrived
 
     # ---- lifecycle --------------------------------------------------------------------
 
@@ -173,15 +174,32 @@ class Directory:
         self._keep(record)
         return record.addresses[0]
 
-    def unreachable(self, contact: Contact) -> CallEvent:
-        """Why a call to `contact` found no address: KEY CHANGED if its name now
-        publishes another key, else not found."""
+    def refusal(self, contact: Contact) -> CallEvent | None:
+        """KEY_CHANGED when a phone with `contact`'s name publishes another key: the call
+        is refused until the user re-pairs (or refuses the new key) on the device."""
         new_key = self.new_key_for(contact.name)
-        if new_key is not None:
-            detail = f"{contact.name} now publishes key {new_key[1]}; re-pair on the device"
-            return CallEvent(EventName.KEY_CHANGED, Failure("KEY CHANGED", detail))
+        if new_key is None:
+            return None
+        detail = f"{contact.name} now publishes key {new_key[1]}; re-pair on the device"
+        return CallEvent(EventName.KEY_CHANGED, Failure("KEY CHANGED", detail))
+
+    def unreachable(self, contact: Contact) -> CallEvent:
+        """Why a call to `contact` found no address (KEY CHANGED, or not found)."""
+        refusal = self.refusal(contact)
+        if refusal is not None:
+            return refusal
         detail = f"no rendezvous backend knows where {contact.name} is"
         return CallEvent(EventName.UNREACHABLE, Failure("Not found", detail))
+
+    def wait_for(self, predicate: Callable[[], bool], timeout_s: float) -> bool:
+        """Block until `predicate()` holds, re-checked whenever a record or a new key
+        arrives (tests and benches; the phone itself never waits)."""
+        with self._changed:
+            return self._changed.wait_for(predicate, timeout=timeout_s)
+
+    def _notify(self) -> None:
+        with self._changed:
+            self._changed.notify_all()
 
     # ---- key changes ------------------------------------------------------------------
 
@@ -201,6 +219,7 @@ class Directory:
         contact = self.phonebook.get(name)
         if contact is not None:
             self._watch(contact.public_key)
+        self._notify()
 
     # ---- from the backends ------------------------------------------------------------
 
@@ -224,6 +243,7 @@ class Directory:
                 )
                 with self._lock:
                     self._new_keys[wanted] = (found.public_key, event.data.fingerprint)
+                self._notify()
                 return
             offer = Discovered(replace(found, address=None), event.data.fingerprint)
             event = CallEvent(EventName.CONTACT_DISCOVERED, offer)
@@ -249,6 +269,7 @@ class Directory:
                 self._records[record.public_key] = record
                 if old is not None and old.addresses != record.addresses:
                     log.info("%s moved to %s", record.name, record.addresses)
+        self._notify()
 
     def _fresh(self, record: PeerRecord) -> bool:
         return record.expires_ms > int(self._clock() * 1000)

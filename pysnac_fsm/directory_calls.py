@@ -7,8 +7,10 @@ on a short-lived worker thread (up to LOOKUP_TIMEOUT_S), and then the real call 
 places the call -- or, when nothing was found, the worker posts UNREACHABLE "Not found",
 or KEY_CHANGED when a phone with the contact's name now publishes another key. A
 `cancel_call` (or `close`) while the lookup runs wins: a generation counter, checked under
-the lock the worker places the call under, makes the late answer a no-op. Every other
-request goes straight to the wrapped service.
+the lock the worker places the call under, makes the late answer a no-op. A contact whose
+name the directory saw with another key is refused at once with KEY_CHANGED (until the
+user re-pairs or refuses the new key on the device). Every other request goes straight
+to the wrapped service.
 """
 
 from __future__ import annotations
@@ -55,6 +57,10 @@ class DirectoryCallService:
         with self._lock:
             self._generation += 1
             generation = self._generation
+        refusal = self.directory.refusal(contact)
+        if refusal is not None:  # its name publishes another key: never call the old one
+            self._post(refusal)
+            return
         address = self.directory.address_for(contact)
         if address is not None:
             self.inner.place_call(replace(contact, address=address))
