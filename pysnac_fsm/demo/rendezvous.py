@@ -89,7 +89,10 @@ class DemoDirectory:
         if kind == "static":
             return "rendezvous: static (each phone's contact has the other's address)"
         if kind == "lan":
-            return "rendezvous: lan (mDNS) inside a private network namespace, loopback only"
+            netns = os.readlink("/proc/self/ns/net") if os.path.exists("/proc/self") else "?"
+            return (
+                f"rendezvous: lan (mDNS) inside a private network namespace {netns}, loopback only"
+            )
         if self.server is not None:
             return (
                 f"rendezvous: firebase -- the PROTOCOL TEST SERVER (tests/firebase_server.py) "
