@@ -53,6 +53,7 @@ from pysnac_fsm.runtime.timers import Timers
 log = logging.getLogger(__name__)
 
 CallServiceFactory = Callable[[PostEvent], CallService]
+DIRECTORY_START_JOIN_S = 10.0  # opening the backends opens sockets, never waits on a peer
 
 
 class NullCallService:
@@ -94,6 +95,7 @@ class Phone:
         self.model = model
         self.directory = directory
         self._start_directory = start_directory
+        self._directory_starter: threading.Thread | None = None
         self.machine = machine
         self.loop = loop
         self.timers = timers
@@ -111,14 +113,23 @@ class Phone:
         self.timers.start()
         self.lcd.attach(self.loop.post_button)
         self.loop.start()
-        if self._start_directory is not None:
-            self._start_directory()
+        if self._start_directory is not None:  # importing a backend (pyrebase) takes ~0.7 s:
+            self._directory_starter = threading.Thread(  # not on the thread serving buttons
+                target=self._start_directory, name="directory-start", daemon=True
+            )
+            self._directory_starter.start()
 
     def stop(self) -> None:
         """End any call, then stop and join the state-machine, timer and rendezvous
         threads, then close the call service."""
         self.loop.stop()
         self.timers.stop()
+        if self._directory_starter is not None:
+            self._directory_starter.join(DIRECTORY_START_JOIN_S)
+            if self._directory_starter.is_alive():
+                log.error(
+                    "the rendezvous did not finish starting in %.0f s", DIRECTORY_START_JOIN_S
+                )
         if self.directory is not None:
             self.directory.stop()
         stop_service = getattr(self.service, "close", None)
@@ -185,7 +196,11 @@ def build_phone(
 
             identity, _ = Identity.load_or_create(config.device.key_file)
             assert directory is not None
-            directory.start(post, identity, config.device.name, published_addresses(config, inner))
+            try:
+                addresses = published_addresses(config, inner)
+                directory.start(post, identity, config.device.name, addresses)
+            except Exception:  # a rendezvous fault never stops the phone
+                log.exception("the rendezvous could not start")
 
     model = PhoneModel(
         service,
