@@ -69,7 +69,7 @@ firebase_config = ""           # path to your Firebase project's JSON (firebase 
 # [[contacts]]
 # name = "bob"
 # public_key = "base64 Ed25519 public key, 44 characters"
-# address = "192.168.1.20:47000"   # optional
+# address = "192.168.1.20:47000"   # optional: without it the rendezvous finds the phone
 """
 
 
