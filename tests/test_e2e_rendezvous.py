@@ -20,6 +20,7 @@ import contextlib
 import os
 import shutil
 import subprocess
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -173,6 +174,14 @@ def test_firebase_publish_find_call_and_follow_a_move(rig: Rig, firebase: DemoDi
     assert directory.wait_for(lambda: directory.address_for(contact) == new_address, WAIT_S)
     rig.dial("alice", "bob")
     rig.rings_and_connects("alice", "bob")
+    assert rendezvous_threads()  # publishing, streaming
+    rig.close()
+    assert rendezvous_threads() == []  # stopped and joined with the phones
+
+
+def rendezvous_threads() -> list[str]:
+    prefixes = ("rdv-", "directory-")
+    return [t.name for t in threading.enumerate() if t.name.startswith(prefixes)]
 
 
 def test_directory_offline_is_shown_and_static_still_calls(
