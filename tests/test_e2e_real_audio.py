@@ -1,0 +1,160 @@
+"""A full-duplex call through real sound devices on both phones (issue 6, item 1).
+
+Two phone processes (`main.py run`, as on the appliance) use the `pyaudio` driver on the
+private PulseAudio rig: each opens ALSA's `default`, which `env_for` points at its own
+virtual microphone and speaker. This test is the two people: for each direction one
+tester device speaks into one phone's microphone (`pysnac_mouth_x`) while hearing the
+other phone's speaker (`pysnac_ear_y`), frame by frame, so what it heard is on the same
+timeline as what it said. Both directions run at once: alice's recorded speech and bob's
+synthetic speech cross in the call. What each speaker played is compared with what the
+other side said by windowed normalised cross-correlation (NOTES.md: a real path may glitch
+for a frame, so no byte comparison), at the delay that fits best; the jitter buffer may
+move the audio by a whole frame in a pause, so each window may sit a frame either side.
+The delay found is mouth-to-ear plus the tester's own buffering, so it is only checked to
+be plausible (and printed); bench/bench_latency.py measures mouth-to-ear exactly.
+"""
+
+from __future__ import annotations
+
+import threading
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from drivers.audio import AudioParams
+from drivers.audio.pulse_rig import PulseRig
+from drivers.audio.pyaudio_device import PyAudioDevice
+from drivers.audio.wav_device import load_wav_mono16
+from pysnac_fsm.demo.phones import REPO, PhoneProcess, make_phone_folder, write_config
+from tests.signal_compare import estimate_delay, read_wav, to_float, windowed_correlation
+
+pytestmark = pytest.mark.audio
+
+RATE_HZ = 48000
+FRAME = 960
+BOB_CLIP = REPO / "assets" / "bob_espeak.wav"
+LEAD_S = 0.3  # silence before the speech: the call's first frames settle the jitter buffer
+TAIL_S = 0.6  # after it: the end of the speech crosses the call
+MAX_DELAY_S = 0.5  # searched for
+PLAUSIBLE_DELAY_MS = (20.0, 300.0)  # mouth-to-ear (bench: ~55-100 ms) with the tester's trip
+MIN_WINDOW_CORRELATION = 0.8
+# "Most windows": Opus codes unvoiced sounds as shaped noise, not as the waveform (one
+# window of alice's clip scores 0.4 in every run), and a glitch may spoil another.
+MIN_GOOD_WINDOW_FRACTION = 0.75
+FRAME_SHIFTS = (-2, -1, 0, 1, 2)  # jitter-buffer moves in pauses, in frames
+START_S = 60.0
+STEP_S = 10.0
+
+
+def frames_of(samples: np.ndarray) -> list[bytes]:
+    """int16 samples as whole 20 ms frames, padded with silence."""
+    lead = np.zeros(int(LEAD_S * RATE_HZ), dtype=np.int16)
+    tail = np.zeros(int(TAIL_S * RATE_HZ) + (-len(samples) % FRAME), dtype=np.int16)
+    pcm = np.concatenate([lead, samples.astype(np.int16), tail]).astype("<i2").tobytes()
+    return [pcm[i : i + 2 * FRAME] for i in range(0, len(pcm), 2 * FRAME)]
+
+
+class Talker:
+    """One person: speaks `frames` into a phone's microphone, hears the other's speaker."""
+
+    def __init__(self, mouth: str, ear: str, frames: list[bytes]) -> None:
+        self.device = PyAudioDevice(AudioParams(input_device=ear, output_device=mouth))
+        self.frames = frames
+        self.heard: list[bytes] = []
+        self.error: BaseException | None = None
+        self.thread = threading.Thread(target=self._talk, name=f"talker-{mouth}")
+
+    def _talk(self) -> None:
+        try:
+            for frame in self.frames:
+                self.device.write_frame(frame)
+                self.heard.append(self.device.read_frame())
+        except BaseException as exc:  # reported by the test thread
+            self.error = exc
+
+
+def direction_scores(said: np.ndarray, heard: bytes) -> tuple[float, list[float]]:
+    """(delay in ms after LEAD_S, per-window correlation at the best frame shift)."""
+    reference = np.concatenate([np.zeros(int(LEAD_S * RATE_HZ)), to_float(said)])
+    output = to_float(heard)
+    delay = estimate_delay(reference, output, int(MAX_DELAY_S * RATE_HZ), min_delay=0)
+    per_shift = [
+        windowed_correlation(reference, output, delay + shift * FRAME, RATE_HZ)
+        for shift in FRAME_SHIFTS
+    ]
+    return 1000.0 * delay / RATE_HZ, [max(window) for window in zip(*per_shift, strict=True)]
+
+
+def test_both_directions_at_once_through_pyaudio(
+    pulse_rig: PulseRig,
+    speech_48k: Path,
+    tmp_path: Path,
+    record_property: pytest.RecordProperty,
+) -> None:
+    alice_said = (read_wav(speech_48k)[1] * 32767).round().astype(np.int16)
+    bob_said = load_wav_mono16(BOB_CLIP, RATE_HZ)
+    alice = make_phone_folder(tmp_path, "alice")
+    bob = make_phone_folder(tmp_path, "bob")
+    write_config(alice, [bob], audio="pyaudio")
+    write_config(bob, [alice], audio="pyaudio")
+    phones = {
+        "alice": PhoneProcess(alice, extra_env=pulse_rig.env_for("a")),
+        "bob": PhoneProcess(bob, extra_env=pulse_rig.env_for("b")),
+    }
+    mouth_a, ear_a = pulse_rig.tester_names("a")
+    mouth_b, ear_b = pulse_rig.tester_names("b")
+    talkers = {
+        "alice": Talker(mouth_a, ear_b, frames_of(alice_said)),  # bob's speaker hears alice
+        "bob": Talker(mouth_b, ear_a, frames_of(bob_said)),
+    }
+    try:
+        for phone in phones.values():
+            phone.wait_ready(START_S)
+        a, b = phones["alice"], phones["bob"]
+        a.press("select")
+        a.wait_state("contacts", STEP_S)
+        a.press("select")
+        b.wait_state("ringing", STEP_S)
+        b.press("select")
+        a.wait_state("in_call", STEP_S)
+        b.wait_state("in_call", STEP_S)
+        for talker in talkers.values():  # one at a time: PortAudio's set-up is not thread-safe
+            talker.device.start()
+        for talker in talkers.values():
+            talker.thread.start()
+        for talker in talkers.values():
+            talker.thread.join(timeout=30)
+        a.press("select")
+        _, _, alice_end = a.wait_state("hangup", STEP_S)
+        _, _, bob_end = b.wait_state("hangup", STEP_S)
+    finally:
+        for talker in talkers.values():
+            talker.device.stop()
+        codes = [phone.quit() for phone in phones.values()]
+    assert codes == [0, 0], [p.stderr_tail() for p in phones.values()]
+    for name, talker in talkers.items():
+        assert talker.error is None, (name, talker.error)
+        assert not talker.thread.is_alive()
+    results = {
+        "alice->bob": direction_scores(alice_said, b"".join(talkers["alice"].heard)),
+        "bob->alice": direction_scores(bob_said, b"".join(talkers["bob"].heard)),
+    }
+    for direction, (delay_ms, scores) in results.items():
+        good = sum(score >= MIN_WINDOW_CORRELATION for score in scores)
+        print(
+            f"{direction}: delay {delay_ms:.0f} ms (incl. the tester's round trip), "
+            f"{good}/{len(scores)} windows >= {MIN_WINDOW_CORRELATION}, "
+            f"median {np.median(scores):.2f}, lowest {min(scores):.2f}"
+        )
+        record_property(f"{direction} delay_ms", round(delay_ms, 1))
+        assert len(scores) >= 8, direction
+        assert good >= MIN_GOOD_WINDOW_FRACTION * len(scores), (
+            direction,
+            delay_ms,
+            [round(s, 2) for s in scores],
+        )
+        assert PLAUSIBLE_DELAY_MS[0] <= delay_ms <= PLAUSIBLE_DELAY_MS[1], direction
+    for end in (alice_end, bob_end):  # both phones sent and received the whole time
+        assert end["link"]["frames_sent"] > len(talkers["alice"].frames) * 0.8, end
+        assert end["link"]["frames_received"] > len(talkers["alice"].frames) * 0.8, end
