@@ -34,6 +34,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
     parser.add_argument(
+        "--real-audio",
+        action="store_true",
+        help="the phones use PyAudio on virtual sound devices (a private PulseAudio is "
+        "started if no sound server runs, and removed afterwards)",
+    )
+    parser.add_argument(
         "--rendezvous",
         choices=("static", "lan", "firebase"),
         default="static",
@@ -64,11 +70,15 @@ def main(args: argparse.Namespace) -> int:
     if args.interactive:
         if choice.kind != "static":
             raise UsageError("--interactive runs with static addresses only")
+        if args.real_audio:
+            raise UsageError("--interactive plays the WAV clips; drop --real-audio")
         return run_interactive(clip, args.out)
     if choice.kind == "lan" and not in_private_netns():
         return rerun_in_private_netns(sys.argv[1:])  # mDNS never on the host's network
     echo = (lambda _line: None) if args.json else print
-    result = run_demo(clip, args.out, args.talk_s, echo=echo, rendezvous=choice)
+    result = run_demo(
+        clip, args.out, args.talk_s, echo=echo, rendezvous=choice, real=args.real_audio
+    )
     if args.json:
         data = asdict(result)
         data.pop("screens")

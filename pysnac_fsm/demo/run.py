@@ -34,6 +34,7 @@ from pysnac_fsm.demo.phones import (
     write_config,
 )
 from pysnac_fsm.demo.rendezvous import DemoDirectory, RendezvousChoice, demo_directory
+from pysnac_fsm.demo.sound import WAV_PATH, real_audio
 
 ALICE_CLIP = REPO / "assets" / "alice_arctic_a0007.wav"
 BOB_CLIP = REPO / "assets" / "bob_espeak.wav"
@@ -73,6 +74,8 @@ class DemoResult:
     recordings: dict[str, Path]
     cpu_percent: dict[str, float] = field(default_factory=dict)  # of one core, while talking
     screens: dict[str, list[list[str]]] = field(default_factory=dict)
+    audio_path: str = WAV_PATH  # which sound devices the phones used
+    devices: dict[str, dict[str, int]] = field(default_factory=dict)  # AudioStats per phone
 
     @property
     def sas_match(self) -> bool:
@@ -103,7 +106,7 @@ def check_clip(path: Path) -> None:
 
 
 def prepare(
-    root: Path, out: Path, clip: Path, directory: DemoDirectory | None = None
+    root: Path, out: Path, clip: Path, directory: DemoDirectory | None = None, audio: str = "wav"
 ) -> tuple[PhoneSpec, PhoneSpec]:
     out.mkdir(parents=True, exist_ok=True)
     alice = make_phone_folder(root, "alice")
@@ -114,6 +117,7 @@ def prepare(
     write_config(
         alice,
         [bob],
+        audio=audio,
         input_wav=clip.resolve(),
         output_wav=(out / "alice_heard.wav").resolve(),
         **options(alice),
@@ -121,6 +125,7 @@ def prepare(
     write_config(
         bob,
         [alice],
+        audio=audio,
         input_wav=BOB_CLIP,
         output_wav=(out / "bob_heard.wav").resolve(),
         **options(bob),
@@ -134,7 +139,9 @@ def run_demo(
     talk_s: float = TALK_S,
     echo: Callable[[str], None] = print,
     rendezvous: RendezvousChoice | None = None,
+    real: bool = False,
 ) -> DemoResult:
+    """`real`: the phones use PyAudio on virtual devices (pysnac_fsm/demo/sound.py)."""
     check_clip(clip)
     start = time.monotonic()
     printed: dict[str, list[str]] = {}
@@ -149,14 +156,18 @@ def run_demo(
     with (
         tempfile.TemporaryDirectory(prefix="pysnac-demo-") as tmp,
         demo_directory(rendezvous, echo) as directory,
+        real_audio(real, echo) as sound,
     ):
-        alice_spec, bob_spec = prepare(Path(tmp), out, clip, directory)
+        audio = "pyaudio" if sound else "wav"
+        alice_spec, bob_spec = prepare(Path(tmp), out, clip, directory, audio)
         echo(f"alice on 127.0.0.1:{alice_spec.port}, bob on 127.0.0.1:{bob_spec.port}")
-        alice = PhoneProcess(alice_spec, on_record=on_record)
-        bob = PhoneProcess(bob_spec, on_record=on_record)
+        env = sound.env_for if sound else lambda _name: None
+        alice = PhoneProcess(alice_spec, on_record=on_record, extra_env=env("alice"))
+        bob = PhoneProcess(bob_spec, on_record=on_record, extra_env=env("bob"))
+        talk = (lambda: sound.talk({"alice": clip, "bob": BOB_CLIP}, out)) if sound else None
         try:
             directory.wait_online([alice, bob])  # both published: each can find the other
-            timeline = _script(alice, bob, talk_s)
+            timeline = _script(alice, bob, talk_s, talk)
         finally:
             codes = {p.name: p.quit() for p in (alice, bob)}
         failed = {name: code for name, code in codes.items() if code != 0}
@@ -164,11 +175,22 @@ def run_demo(
             raise DemoError(f"phone processes exited with {failed}")
         logs = {p.name: p.call_records() for p in (alice, bob)}
         screens = {p.name: p.screens() for p in (alice, bob)}
-    return _summarise(timeline, logs, screens, clip, out)
+    result = _summarise(timeline, logs, screens, clip, out)
+    if sound:  # the recordings start with the players, not with the media: no offset known
+        result.audio_path = sound.path
+        for direction in result.directions:
+            direction.mouth_to_ear_ms = None
+    return result
 
 
-def _script(alice: PhoneProcess, bob: PhoneProcess, talk_s: float) -> dict[str, Any]:
-    """Press the buttons a person would; the monotonic times of what happened."""
+def _script(
+    alice: PhoneProcess,
+    bob: PhoneProcess,
+    talk_s: float,
+    talk: Callable[[], Callable[[], None]] | None = None,
+) -> dict[str, Any]:
+    """Press the buttons a person would; the monotonic times of what happened. `talk`
+    starts the people talking once both are in the call and returns how to stop them."""
     pause = threading.Event()
     alice.wait_ready(START_TIMEOUT_S)
     bob.wait_ready(START_TIMEOUT_S)
@@ -181,6 +203,7 @@ def _script(alice: PhoneProcess, bob: PhoneProcess, talk_s: float) -> dict[str, 
     answered = bob.press("select")
     _, alice_in_call, _record = alice.wait_state("in_call", STEP_TIMEOUT_S)
     _, bob_in_call, _ = bob.wait_state("in_call", STEP_TIMEOUT_S)
+    stop_talking = talk() if talk else None
     cpu_start = {p.name: (time.monotonic(), p.cpu_seconds()) for p in (alice, bob)}
     pause.wait(talk_s)
     cpu = {
@@ -192,6 +215,8 @@ def _script(alice: PhoneProcess, bob: PhoneProcess, talk_s: float) -> dict[str, 
     alice.press("select")
     for phone in (alice, bob):
         phone.wait_state("hangup", STEP_TIMEOUT_S, marks[phone.name])
+    if stop_talking is not None:
+        stop_talking()
     pause.wait(HANGUP_SHOWN_S)
     for phone in (alice, bob):  # dismiss the hang-up screen, as a person would
         phone.press("select")
@@ -267,6 +292,7 @@ def _summarise(
         recordings={name: out / f"{name}_heard.wav" for name in calls},
         cpu_percent=timeline["cpu_percent"],
         screens=screens,
+        devices={name: call.get("audio", {}) for name, call in calls.items()},
     )
 
 
@@ -298,6 +324,15 @@ def format_summary(result: DemoResult) -> str:
         "  CPU while talking (% of one core):   "
         + ", ".join(f"{n} {v:.1f} %" for n, v in result.cpu_percent.items())
     )
+    lines.append(
+        "  sound devices:                       "
+        + "; ".join(
+            f"{n} {d.get('input_overflows', 0)} input overflows, "
+            f"{d.get('output_underruns', 0)} output underruns"
+            for n, d in result.devices.items()
+        )
+    )
+    lines.append(f"  audio path: {result.audio_path}")
     lines.append("  recordings: " + ", ".join(str(path) for path in result.recordings.values()))
     return "\n".join(lines)
 
