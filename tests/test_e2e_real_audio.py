@@ -12,10 +12,17 @@ for a frame, so no byte comparison), at the delay that fits best; the jitter buf
 move the audio by a whole frame in a pause, so each window may sit a frame either side.
 The delay found is mouth-to-ear plus the tester's own buffering, so it is only checked to
 be plausible (and printed); bench/bench_latency.py measures mouth-to-ear exactly.
+`main.py demo --real-audio` is run too, with no sound server configured: it must start its
+own, carry both clips through PyAudio and say so in its summary.
 """
 
 from __future__ import annotations
 
+import json
+import os
+import shutil
+import subprocess
+import sys
 import threading
 from pathlib import Path
 
@@ -44,6 +51,8 @@ MIN_WINDOW_CORRELATION = 0.8
 MIN_GOOD_WINDOW_FRACTION = 0.75
 FRAME_SHIFTS = (-2, -1, 0, 1, 2)  # jitter-buffer moves in pauses, in frames
 START_S = 60.0
+DEMO_TALK_S = 3.0
+SOUND_SERVER_ENV = ("PULSE_SERVER", "ALSA_CONFIG_PATH", "PULSE_SINK", "PULSE_SOURCE")
 STEP_S = 10.0
 
 
@@ -158,3 +167,25 @@ def test_both_directions_at_once_through_pyaudio(
     for end in (alice_end, bob_end):  # both phones sent and received the whole time
         assert end["link"]["frames_sent"] > len(talkers["alice"].frames) * 0.8, end
         assert end["link"]["frames_received"] > len(talkers["alice"].frames) * 0.8, end
+
+
+def test_demo_real_audio_talks_through_pyaudio(tmp_path: Path) -> None:
+    """`main.py demo --real-audio` with no sound server configured starts its own."""
+    if shutil.which("pulseaudio") is None:
+        pytest.skip("pulseaudio is missing: apt-get install pulseaudio pulseaudio-utils")
+    env = {k: v for k, v in os.environ.items() if k not in SOUND_SERVER_ENV}
+    out = tmp_path / "out"
+    command = [sys.executable, str(REPO / "main.py"), "demo", "--real-audio", "--json"]
+    command += ["--talk-s", str(DEMO_TALK_S), "--out", str(out)]
+    done = subprocess.run(command, env=env, cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr[-2000:]
+    summary = json.loads(done.stdout)
+    assert summary["audio_path"].startswith("pyaudio driver on a private PulseAudio")
+    for direction in summary["directions"]:
+        assert direction["frames_received"] >= DEMO_TALK_S / 0.02 * 0.8, direction
+        assert direction["correlation"] > 0.5, direction  # the talker's clip was heard
+    assert set(summary["devices"]) == {"alice", "bob"}
+    for stats in summary["devices"].values():
+        assert stats["frames_captured"] > 0 and stats["frames_played"] > 0
+    for name in ("alice", "bob"):
+        assert (out / f"{name}_heard.wav").stat().st_size > DEMO_TALK_S * RATE_HZ
