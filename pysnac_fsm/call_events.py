@@ -61,6 +61,7 @@ class Failure:
 
     reason: str
     detail: str = ""
+    peer: str = ""  # who, when the failure concerns a call from someone (a refused caller)
 
 
 @dataclass(frozen=True)

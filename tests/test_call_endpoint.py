@@ -372,6 +372,8 @@ def test_pinned_contact_with_a_new_key_is_refused(trio) -> None:
     net.phones[impostor.addr] = impostor
     net.act(impostor, "place_call", bob.contact())
     assert bob.names() == [EventName.KEY_CHANGED]
+    refused = bob.events[0].data
+    assert isinstance(refused, Failure) and refused.peer == "alice"  # shown on bob's LCD
     assert bob.endpoint.active is None
     assert impostor.names() == [EventName.REMOTE_REJECTED]
 

@@ -422,3 +422,19 @@ def test_a_failing_callback_is_logged_not_fatal(phone: SyncPhone) -> None:
     assert phone.state == table.EDIT_CONTACT_NAME  # the transition did not happen
     phone.press(L, L)  # still responsive: back to the list
     assert phone.state == table.CONTACTS
+
+
+def test_a_pinned_contact_calling_with_another_key_is_shown_refused(phone: SyncPhone) -> None:
+    """The call service refuses it; the screen says so and names who it claimed to be."""
+    phone.press(S)  # even from a menu
+    assert phone.state == table.CONTACTS
+    claimed = Failure("Key changed", "bob called with key XXXX, not the pinned one", peer="bob")
+    phone.event(EventName.KEY_CHANGED, claimed)
+    assert phone.state == table.HANGUP
+    assert phone.lines[0].rstrip() == "KEY CHANGED"
+    assert phone.lines[1].startswith("bob")
+    assert not phone.service.media_running
+    phone.advance(table.HANGUP_SCREEN_S)
+    assert phone.state == table.IDLE
+    (record,) = phone.model.history.records()
+    assert (record.direction, record.peer, record.outcome) == ("in", "bob", "KEY CHANGED")

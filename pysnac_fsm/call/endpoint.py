@@ -231,7 +231,7 @@ class Endpoint:
         elif changed:
             detail = f"{name} called with key {fingerprint(caller_key)}, not the pinned one"
             self._out.events.append(
-                CallEvent(EventName.KEY_CHANGED, Failure("Key changed", detail))
+                CallEvent(EventName.KEY_CHANGED, Failure("Key changed", detail, peer=name))
             )
         else:
             self.active = call

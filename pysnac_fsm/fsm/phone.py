@@ -397,6 +397,15 @@ class PhoneModel:
         )
         self.reason = ""
 
+    def take_refused_caller(self, event: Any) -> None:
+        """A pinned contact called with another key (refused by the call service): the
+        hang-up screen and the recent calls name who it claimed to be."""
+        failure = _data(event)
+        peer = failure.peer if isinstance(failure, Failure) and failure.peer else "?"
+        self.discovered = None
+        self.repairing = False
+        self.call = ActiveCall(peer=peer, outgoing=False)
+
     def answer_call(self, event: Any) -> None:
         self._service("answer_call")
 

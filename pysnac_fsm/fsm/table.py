@@ -202,6 +202,8 @@ TRANSITIONS: list[dict[str, Any]] = [
     *_call_ends(FAILURES_BEFORE_CONNECT, DIALING),
     # Incoming call.
     _t(E.INCOMING_CALL.value, CAN_RING, RINGING, before="take_incoming"),
+    # A pinned contact called with another key: the call service refused it; say so.
+    _t(E.KEY_CHANGED.value, HOME_STATES, HANGUP, before=["take_refused_caller", "take_failure"]),
     _t("answer", RINGING, KEY_EXCHANGE, before="answer_call"),
     _t("reject", RINGING, IDLE, before="reject_incoming"),
     _t(TIMEOUT, RINGING, HANGUP, before="miss_incoming"),
