@@ -47,8 +47,9 @@ MAX_DELAY_S = 0.5  # searched for
 PLAUSIBLE_DELAY_MS = (20.0, 300.0)  # mouth-to-ear (bench: ~55-100 ms) with the tester's trip
 MIN_WINDOW_CORRELATION = 0.8
 # "Most windows": Opus codes unvoiced sounds as shaped noise, not as the waveform (one
-# window of alice's clip scores 0.4 in every run), and a glitch may spoil another.
-MIN_GOOD_WINDOW_FRACTION = 0.75
+# window of alice's clip scores 0.4 in every run, one ~0.8), and a glitch under load may
+# spoil another. Measured: alice's clip 10-12 of 13 windows, bob's 20 of 21.
+MIN_GOOD_WINDOW_FRACTION = 2 / 3
 FRAME_SHIFTS = (-2, -1, 0, 1, 2)  # jitter-buffer moves in pauses, in frames
 START_S = 60.0
 DEMO_TALK_S = 3.0
