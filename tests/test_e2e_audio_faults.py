@@ -40,6 +40,14 @@ STALL_S = 0.4
 STEP_S = 10.0
 
 
+@pytest.fixture(autouse=True)
+def this_rigs_devices(pulse_rig: PulseRig) -> None:
+    """Device names opened in this process must reach THIS rig: a test module that imports
+    the fixture instead of using the plugin gets a second session rig, which activates its
+    own ALSA config for the whole process."""
+    pulse_rig.activate_alsa_config()
+
+
 @pytest.fixture
 def phones(tmp_path: Path) -> Iterator[InProcessPhones]:
     phones = InProcessPhones(tmp_path)

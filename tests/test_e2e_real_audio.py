@@ -57,6 +57,14 @@ SOUND_SERVER_ENV = ("PULSE_SERVER", "ALSA_CONFIG_PATH", "PULSE_SINK", "PULSE_SOU
 STEP_S = 10.0
 
 
+@pytest.fixture(autouse=True)
+def this_rigs_devices(pulse_rig: PulseRig) -> None:
+    """Device names opened in this process must reach THIS rig: a test module that imports
+    the fixture instead of using the plugin gets a second session rig, which activates its
+    own ALSA config for the whole process."""
+    pulse_rig.activate_alsa_config()
+
+
 def frames_of(samples: np.ndarray) -> list[bytes]:
     """int16 samples as whole 20 ms frames, padded with silence."""
     lead = np.zeros(int(LEAD_S * RATE_HZ), dtype=np.int16)
