@@ -19,8 +19,6 @@ import pytest
 from drivers.audio import KINDS, AudioDevice, AudioDeviceError, AudioParams, open_audio_device
 from drivers.audio.pulse_rig import PulseRig
 
-pytest_plugins = ["tests.fixtures_audio"]  # until tests/conftest.py loads it
-
 PACING_FRAMES = 25  # 0.5 s of audio
 PACING_TOLERANCE_S = 0.1
 FRAME_S = 0.02

@@ -24,8 +24,6 @@ from drivers.audio.pulse_rig import PulseRig
 from drivers.clock import MonotonicClock
 from tests.signal_compare import estimate_delay, read_wav, to_float, windowed_correlation
 
-pytest_plugins = ["tests.fixtures_audio"]  # until tests/conftest.py loads it
-
 RATE = 48000
 MIN_WINDOW_CORRELATION = 0.9
 MIN_GOOD_WINDOW_FRACTION = 0.8

@@ -19,8 +19,6 @@ import pytest
 from drivers.audio.pulse_rig import PulseRig
 from tests.signal_compare import write_wav
 
-pytest_plugins = ["tests.fixtures_audio"]  # until tests/conftest.py loads it
-
 REPO = Path(__file__).resolve().parent.parent
 TONE_HZ = 1000
 CHILD_TIMEOUT_S = 30

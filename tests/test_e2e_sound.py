@@ -15,7 +15,6 @@ import pytest
 
 from pysnac_fsm.demo.phones import PhoneProcess, make_phone_folder, write_config
 from pysnac_fsm.demo.score import score_files
-from tests.fixtures_audio import pulse_rig, speech_48k  # noqa: F401 -- pytest fixtures
 from tests.test_call_service import wait_for
 
 pytestmark = pytest.mark.audio
@@ -33,7 +32,7 @@ def clip_seconds(path: Path) -> float:
         return clip.getnframes() / clip.getframerate()
 
 
-def test_speech_through_real_sound_devices(pulse_rig, speech_48k: Path, tmp_path: Path) -> None:  # noqa: F811
+def test_speech_through_real_sound_devices(pulse_rig, speech_48k: Path, tmp_path: Path) -> None:
     alice = make_phone_folder(tmp_path, "alice")
     bob = make_phone_folder(tmp_path, "bob")
     write_config(alice, [bob], audio="pyaudio")
