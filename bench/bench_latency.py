@@ -113,19 +113,6 @@ def timed_media(timings: Timings) -> Iterator[None]:
             timings.pulled.setdefault(self.last_index, now)
         return pcm
 
-    # PortAudio's Pa_Initialize/Pa_Terminate are not thread-safe and both phones open their
-    # devices at the same moment (a phone per process never does): one at a time here.
-    portaudio = threading.Lock()
-    originals["start"], originals["stop"] = PyAudioDevice.start, PyAudioDevice.stop
-
-    def start(self: PyAudioDevice) -> None:
-        with portaudio:
-            originals["start"](self)
-
-    def stop(self: PyAudioDevice) -> None:
-        with portaudio:
-            originals["stop"](self)
-
     originals["write_frame"] = PyAudioDevice.write_frame
 
     def write_frame(self: PyAudioDevice, pcm: bytes) -> None:
@@ -135,8 +122,6 @@ def timed_media(timings: Timings) -> Iterator[None]:
             timings.write_blocked.append(time.monotonic() - began)
 
     PyAudioDevice.write_frame = write_frame  # type: ignore[method-assign]
-    PyAudioDevice.start = start  # type: ignore[method-assign]
-    PyAudioDevice.stop = stop  # type: ignore[method-assign]
     MediaSession.outgoing = outgoing  # type: ignore[method-assign]
     JitterBuffer.put = put  # type: ignore[method-assign]
     JitterBuffer.get = get  # type: ignore[method-assign]
@@ -145,8 +130,6 @@ def timed_media(timings: Timings) -> Iterator[None]:
         yield
     finally:
         PyAudioDevice.write_frame = originals["write_frame"]  # type: ignore[method-assign]
-        PyAudioDevice.start = originals["start"]  # type: ignore[method-assign]
-        PyAudioDevice.stop = originals["stop"]  # type: ignore[method-assign]
         MediaSession.outgoing = originals["outgoing"]  # type: ignore[method-assign]
         JitterBuffer.put = originals["put"]  # type: ignore[method-assign]
         JitterBuffer.get = originals["get"]  # type: ignore[method-assign]

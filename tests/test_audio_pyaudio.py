@@ -182,3 +182,44 @@ def test_open_and_stop_leave_no_descriptor_behind(pulse_rig: PulseRig) -> None:
         one_call()
     assert len(os.listdir("/proc/self/fd")) == fds
     assert threading.active_count() == threads
+
+
+def start_read_stop_together(devices: list[AudioDevice]) -> list[BaseException]:
+    """Each device on its own thread, started (and then stopped) at the same moment."""
+    barrier = threading.Barrier(len(devices))
+    errors: list[BaseException] = []
+
+    def run(device: AudioDevice) -> None:
+        try:
+            barrier.wait(timeout=10)
+            device.start()
+            device.read_frame()
+            barrier.wait(timeout=10)
+            device.stop()
+        except BaseException as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=run, args=(device,)) for device in devices]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=20)
+    return errors
+
+
+def test_two_phones_start_and_stop_at_once_in_one_process(pulse_rig: PulseRig) -> None:
+    """PortAudio set-up is not thread-safe and the stderr silencing is process-wide: both
+    go through one lock, so concurrent starts neither crash nor leave fd 2 on /dev/null."""
+    stderr_before = os.fstat(2)
+    for _ in range(4):
+        devices = [
+            open_audio_device("pyaudio", AudioParams(input_device=mic, output_device=speaker))
+            for mic, speaker in (pulse_rig.device_names("a"), pulse_rig.device_names("b"))
+        ]
+        assert start_read_stop_together(devices) == []
+        assert all(device.stats().frames_captured >= 1 for device in devices)
+    stderr_after = os.fstat(2)
+    assert (stderr_after.st_dev, stderr_after.st_ino) == (
+        stderr_before.st_dev,
+        stderr_before.st_ino,
+    )

@@ -30,6 +30,11 @@ PERIOD_S = 0.010  # PortAudio frames_per_buffer, as a duration
 STOP_WAIT_S = 1.0  # how long stop() waits for an in-flight read/write (one frame is 20 ms)
 FULL_SLACK_FRAMES = 1  # a full capture buffer reads as capacity - 1 through the pulse plugin
 
+# PortAudio's initialise/open/close/terminate are not thread-safe (two phones starting in
+# one process crashed it), and quiet_stderr() redirects fd 2 for the whole process: all of
+# them go through this one lock. Re-entrant: start() releases on failure while holding it.
+_PORTAUDIO_LOCK = threading.RLock()
+
 
 @contextlib.contextmanager
 def quiet_stderr() -> Iterator[None]:
@@ -49,13 +54,17 @@ def _new_pyaudio() -> Any:
         import pyaudio
     except ImportError as exc:  # pragma: no cover - setup.sh installs it
         raise AudioDeviceError("pyaudio", f"PyAudio is not installed ({exc})") from exc
-    with quiet_stderr():
+    with _PORTAUDIO_LOCK, quiet_stderr():
         return pyaudio.PyAudio()
 
 
 def list_devices() -> list[DeviceInfo]:
     """Every device PortAudio sees, in index order."""
-    pa = _new_pyaudio()
+    with _PORTAUDIO_LOCK:
+        return _list_devices(_new_pyaudio())
+
+
+def _list_devices(pa: Any) -> list[DeviceInfo]:
     try:
         devices = []
         for index in range(pa.get_device_count()):
@@ -128,6 +137,10 @@ class PyAudioDevice:
         self._captured = self._played = self._overflows = self._underruns = 0
 
     def start(self) -> None:
+        with _PORTAUDIO_LOCK:
+            self._start()
+
+    def _start(self) -> None:
         if self._pa is not None:
             return
         import pyaudio
@@ -207,6 +220,10 @@ class PyAudioDevice:
                 self._out_lock.release()
 
     def _release(self) -> None:
+        with _PORTAUDIO_LOCK:
+            self._release_locked()
+
+    def _release_locked(self) -> None:
         for stream in (self._in, self._out):
             if stream is not None:
                 with contextlib.suppress(Exception), quiet_stderr():
