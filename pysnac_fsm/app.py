@@ -42,6 +42,7 @@ from pysnac_fsm.config import Config, save_device_name
 from pysnac_fsm.contacts import Contact
 from pysnac_fsm.directory import Directory, RendezvousOpener, config_rendezvous_opener
 from pysnac_fsm.directory_calls import DirectoryCallService
+from pysnac_fsm.errors import PysnacError
 from pysnac_fsm.fsm import table
 from pysnac_fsm.fsm.machine import build_machine
 from pysnac_fsm.fsm.phone import PhoneModel
@@ -90,12 +91,12 @@ class Phone:
         lcd: LcdDriver,
         service: CallService,
         directory: Directory | None = None,
-        start_directory: Callable[[], None] | None = None,
+        start_in_background: Callable[[], None] | None = None,
     ) -> None:
         self.model = model
         self.directory = directory
-        self._start_directory = start_directory
-        self._directory_starter: threading.Thread | None = None
+        self._start_in_background = start_in_background
+        self._background_start: threading.Thread | None = None
         self.machine = machine
         self.loop = loop
         self.timers = timers
@@ -113,23 +114,21 @@ class Phone:
         self.timers.start()
         self.lcd.attach(self.loop.post_button)
         self.loop.start()
-        if self._start_directory is not None:  # importing a backend (pyrebase) takes ~0.7 s:
-            self._directory_starter = threading.Thread(  # not on the thread serving buttons
-                target=self._start_directory, name="directory-start", daemon=True
-            )
-            self._directory_starter.start()
+        if self._start_in_background is not None:  # the audio check and importing a backend
+            self._background_start = threading.Thread(  # (pyrebase, ~0.7 s) take time: not on
+                target=self._start_in_background, name="background-start", daemon=True
+            )  # the thread serving buttons
+            self._background_start.start()
 
     def stop(self) -> None:
         """End any call, then stop and join the state-machine, timer and rendezvous
         threads, then close the call service."""
         self.loop.stop()
         self.timers.stop()
-        if self._directory_starter is not None:
-            self._directory_starter.join(DIRECTORY_START_JOIN_S)
-            if self._directory_starter.is_alive():
-                log.error(
-                    "the rendezvous did not finish starting in %.0f s", DIRECTORY_START_JOIN_S
-                )
+        if self._background_start is not None:
+            self._background_start.join(DIRECTORY_START_JOIN_S)
+            if self._background_start.is_alive():
+                log.error("start-up checks did not finish in %.0f s", DIRECTORY_START_JOIN_S)
         if self.directory is not None:
             self.directory.stop()
         stop_service = getattr(self.service, "close", None)
@@ -170,9 +169,11 @@ def build_phone(
     fingerprint: str | None = None,
     history: History | None = None,
     rendezvous_opener: RendezvousOpener | None = None,
+    check_audio_at_start: bool = False,
 ) -> Phone:
     """Wire a phone (not started). `clock` has `now()` and `wait_until()` (default: real).
-    With `rendezvous_opener`, the phone publishes itself and finds its contacts there."""
+    With `rendezvous_opener`, the phone publishes itself and finds its contacts there; with
+    `check_audio_at_start`, a missing sound device shows on the home screen at power-on."""
     if fingerprint is None:
         fingerprint, _ = load_fingerprint(config)
     holder: dict[str, StateMachineLoop] = {}
@@ -216,7 +217,36 @@ def build_phone(
     timers = Timers(post, clock)  # timer events go straight to the loop's queue
     loop = StateMachineLoop(model, lcd, timers, clock=timers.clock)
     holder["loop"] = loop
-    return Phone(model, machine, loop, timers, lcd, service, directory, start_directory)
+    starts = [
+        *([lambda: check_audio(config, post)] if check_audio_at_start else []),
+        *([start_directory] if start_directory is not None else []),
+    ]
+
+    def start_in_background() -> None:
+        for start in starts:
+            start()
+
+    background = start_in_background if starts else None
+    return Phone(model, machine, loop, timers, lcd, service, directory, background)
+
+
+def check_audio(config: Config, post: PostEvent) -> None:
+    """Power-on check: open the configured sound device as a call would, and close it. A
+    missing one is named on the home screen and in the log (which points to `main.py
+    devices`) now, not at the first call; the phone stays up either way."""
+    from drivers.audio import open_audio_device
+    from pysnac_fsm.call.factory import audio_params
+
+    device = open_audio_device(config.audio.driver, audio_params(config))
+    try:
+        device.start()
+    except PysnacError as exc:
+        log.error("%s", exc)
+        post(CallEvent(EventName.AUDIO_STATUS, Failure(exc.reason, str(exc))))
+        return
+    finally:
+        device.stop()
+    post(CallEvent(EventName.AUDIO_STATUS, None))
 
 
 def published_addresses(config: Config, service: CallService) -> list[tuple[str, int]]:
@@ -266,6 +296,7 @@ def run_appliance(config: Config, lcd_kind: str | None = None) -> int:
         call_service_factory=default_call_service_factory(config),
         fingerprint=fingerprint,
         rendezvous_opener=config_rendezvous_opener(config),
+        check_audio_at_start=True,
     )
     emit = getattr(lcd, "emit", None)
     if kind == "stdio" and emit is not None:

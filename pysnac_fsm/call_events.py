@@ -35,6 +35,8 @@ class EventName(StrEnum):
     # Posted by the rendezvous, not the call service:
     CONTACT_DISCOVERED = "contact_discovered"  # an unknown phone found nearby; data: Discovered
     DIRECTORY_STATUS = "directory_status"  # the rendezvous went on/offline; data: DirectoryStatus
+    # Posted by the app's power-on check of the sound device:
+    AUDIO_STATUS = "audio_status"  # data: Failure (reason names the device), or None when fine
 
 
 @dataclass(frozen=True)

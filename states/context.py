@@ -17,6 +17,7 @@ class ScreenContext:
     device_name: str = ""
     fingerprint: str = ""
     directory_online: bool | None = None  # None: no rendezvous backend has reported yet
+    audio_problem: str = ""  # the power-on check's reason ("No pysnac_mic"), "" when fine
     menu_index: int = 0
     contact_names: tuple[str, ...] = ()
     contact_index: int = 0

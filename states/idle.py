@@ -1,4 +1,5 @@
-"""Idle, the home screen: device name, the directory indicator, what the buttons do.
+"""Idle, the home screen: device name, the directory indicator, what the buttons do (or
+which sound device is missing).
 
 Select opens the contacts (the quickest way to call), Right/Up/Down the menu.
 """
@@ -19,5 +20,6 @@ BUTTONS = {
 
 
 def screen(ctx: ScreenContext) -> tuple[str, str]:
+    """A sound device missing at power-on replaces the hint line: calls would fail."""
     online = {None: "", True: GLYPH_CHECK, False: "x"}[ctx.directory_online]
-    return line(GLYPH_PHONE + ctx.device_name, online), line("Sel:call >menu")
+    return line(GLYPH_PHONE + ctx.device_name, online), line(ctx.audio_problem or "Sel:call >menu")

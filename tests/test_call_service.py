@@ -180,7 +180,7 @@ def test_audio_device_failure_is_an_event(phones, tmp_path: Path) -> None:
     connect(alice, bob)
     bob.service.start_media()
     failure = bob.expect(EventName.AUDIO_FAILED).data
-    assert failure.reason == "Audio device err" and "nope.wav" in failure.detail
+    assert failure.reason == "No nope.wav" and str(missing) in failure.detail  # named
     assert not bob.service.media_running
 
 

@@ -25,18 +25,22 @@ CHANNELS = 1
 class AudioDeviceError(PysnacError, OSError):
     """A sound device is missing or failed; the message names it and the way to check."""
 
-    def __init__(self, device: str, problem: str) -> None:
+    def __init__(self, device: str, problem: str, missing: bool = False) -> None:
         super().__init__(
             f"audio device {device!r}: {problem} (run `python3 main.py devices` to list devices)"
         )
         self.device = device
         self.problem = problem
+        self.missing = missing  # not there at all (no such device or file), not a failure
 
-    def __reduce__(self) -> tuple[type[AudioDeviceError], tuple[str, str]]:
-        return type(self), (self.device, self.problem)
+    def __reduce__(self) -> tuple[type[AudioDeviceError], tuple[str, str, bool]]:
+        return type(self), (self.device, self.problem, self.missing)
 
     @property
     def reason(self) -> str:
+        """For the LCD: a missing device by name (a file by its base name), else generic."""
+        if self.missing:
+            return f"No {self.device.rsplit('/', 1)[-1]}"
         return "Audio device err"
 
 

@@ -96,7 +96,7 @@ def _resolve(pa: Any, wanted: str | int | None, direction: str) -> tuple[int, st
                 else pa.get_default_output_device_info()
             )
         except OSError as exc:
-            raise AudioDeviceError(f"default {direction}", "no such device") from exc
+            raise AudioDeviceError(f"default {direction}", "no such device", missing=True) from exc
         return int(info["index"]), str(info["name"])
     infos = [pa.get_device_info_by_index(i) for i in range(pa.get_device_count())]
     usable = [info for info in infos if info[channels_key] >= 1]
@@ -105,13 +105,13 @@ def _resolve(pa: Any, wanted: str | int | None, direction: str) -> tuple[int, st
         for info in usable:
             if info["index"] == int(text):
                 return int(info["index"]), str(info["name"])
-        raise AudioDeviceError(text, f"no {direction} device with this index")
+        raise AudioDeviceError(text, f"no {direction} device with this index", missing=True)
     exact = [info for info in usable if info["name"] == text]
     partial = [info for info in usable if text.lower() in str(info["name"]).lower()]
     for matches in (exact, partial):
         if matches:
             return int(matches[0]["index"]), str(matches[0]["name"])
-    raise AudioDeviceError(text, f"no {direction} device with this name")
+    raise AudioDeviceError(text, f"no {direction} device with this name", missing=True)
 
 
 class PyAudioDevice:

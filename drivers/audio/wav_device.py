@@ -29,7 +29,7 @@ def load_wav_mono16(path: Path, sample_rate: int) -> np.ndarray:
     try:
         rate, data = wavfile.read(path)
     except FileNotFoundError as exc:
-        raise AudioDeviceError(str(path), "WAV file not found") from exc
+        raise AudioDeviceError(str(path), "WAV file not found", missing=True) from exc
     except (OSError, ValueError) as exc:
         raise AudioDeviceError(str(path), f"not a readable WAV file ({exc})") from exc
     samples = _to_float(data)

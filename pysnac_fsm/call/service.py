@@ -25,7 +25,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from drivers.audio.base import AudioDevice, AudioDeviceError
+from drivers.audio.base import AudioDevice
 from drivers.clock import Clock, MonotonicClock
 from drivers.net.base import DatagramTransport, NetworkError, TransportClosed
 from pysnac_fsm.call.endpoint import Endpoint, Output
@@ -54,7 +54,6 @@ TIMER_IDLE_S = 3600.0  # with no deadline the timer thread still wakes now and t
 THREAD_JOIN_S = 2.0
 RECV_ERROR_PAUSE_S = 0.1  # after a failing receive, before trying again
 QUALITY_LOSS_STEPS_PERCENT = (1.0, 3.0, 8.0, 15.0)  # bars drop past each loss threshold
-MISSING_DEVICE_PREFIX = "no "  # AudioDeviceError.problem of a device PortAudio does not list
 
 
 def resolve(contact: Contact, family: int = socket.AF_INET) -> Contact:
@@ -74,15 +73,6 @@ def resolve(contact: Contact, family: int = socket.AF_INET) -> Contact:
         raise NetworkError(f"cannot resolve {host}: {exc}") from exc
     resolved = str(infos[0][4][0])
     return dataclasses.replace(contact, address=(resolved, port))
-
-
-def audio_start_reason(exc: PysnacError) -> str:
-    """The LCD line when the sound device will not open: "No <device>" when it is not there
-    at all (PortAudio has no device of that name or index), so the screen names it; the
-    log line (the error itself) names it in full and points to `main.py devices`."""
-    if isinstance(exc, AudioDeviceError) and exc.problem.startswith(MISSING_DEVICE_PREFIX):
-        return f"No {exc.device}"
-    return exc.reason
 
 
 def quality_bars(loss_percent: float) -> int:
@@ -223,7 +213,7 @@ class UdpCallService:
                     workers.set_volume(self._volume)
                 workers.start()
             except PysnacError as exc:
-                self._post_failure(EventName.AUDIO_FAILED, exc, audio_start_reason(exc))
+                self._post_failure(EventName.AUDIO_FAILED, exc)
                 self._run(self.endpoint.hang_up)  # the far end hears bye, not silence
                 return
             self._workers = workers

@@ -130,6 +130,7 @@ class PhoneModel:
         self.fingerprint = fingerprint
         self._save_device_name = save_device_name
         self.directory: dict[str, bool] = {}
+        self.audio_problem = ""
         self.menu_index = 0
         self.contact_index = 0
         self.recent: list[CallRecord] = []
@@ -158,6 +159,7 @@ class PhoneModel:
             device_name=self.device_name,
             fingerprint=self.fingerprint,
             directory_online=online,
+            audio_problem=self.audio_problem,
             menu_index=self.menu_index,
             contact_names=tuple(c.name for c in self.phonebook.contacts()),
             contact_index=self.contact_index,
@@ -367,6 +369,10 @@ class PhoneModel:
         status = _data(event)
         if isinstance(status, DirectoryStatus):
             self.directory[status.backend] = status.online
+
+    def take_audio_status(self, event: Any) -> None:
+        status = _data(event)
+        self.audio_problem = status.reason if isinstance(status, Failure) else ""
 
     # --- calls ---------------------------------------------------------------------------
     def choose_contact(self, event: Any) -> None:

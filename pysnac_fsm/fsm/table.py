@@ -194,6 +194,7 @@ TRANSITIONS: list[dict[str, Any]] = [
     _t("accept", CONFIRM_CONTACT, IDLE, before="pin_contact"),
     _t("refuse", CONFIRM_CONTACT, IDLE, before="refuse_contact"),
     _t(E.DIRECTORY_STATUS.value, STATES_IN_ORDER, None, after="take_directory_status"),
+    _t(E.AUDIO_STATUS.value, STATES_IN_ORDER, None, after="take_audio_status"),
     # Outgoing call.
     _t(E.REMOTE_RINGING.value, DIALING, None, after="start_ringback"),
     _t(E.REMOTE_ACCEPTED.value, DIALING, KEY_EXCHANGE),
