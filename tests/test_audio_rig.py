@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ CHILD_TIMEOUT_S = 30
 
 CHILD = """
 import sys
+import threading
 import numpy as np
 from drivers.audio import AudioParams, open_audio_device
 device = open_audio_device("pyaudio", AudioParams())  # ALSA default -> PULSE_SOURCE
@@ -136,3 +138,46 @@ def test_devices_command_without_any_device_says_how_to_fix_it() -> None:
     assert "no audio devices found" in result.stderr
     assert "docs/audio.md" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+CHILD_STARTS_A_RIG = """
+import sys
+import threading
+from drivers.audio.pulse_rig import PulseRig
+rig = PulseRig().start()
+print(" ".join(str(p.pid) for p in [rig._daemon, *rig._helpers]), flush=True)
+sys.stdin.read()  # until killed
+"""
+
+
+def process_gone(pid: int) -> bool:
+    """True once `pid` has exited (a zombie of ours counts as gone: it runs nothing)."""
+    try:
+        with open(f"/proc/{pid}/stat") as stat:
+            return stat.read().rsplit(")", 1)[1].split()[0] == "Z"
+    except FileNotFoundError:
+        return True
+
+
+def test_a_crashed_test_process_leaves_no_sound_server_behind() -> None:
+    """atexit cannot run when the process dies by SIGKILL (or a crash): the kernel must
+    then take the server and its helpers down with it (issue 6: stopped even on failure)."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", CHILD_STARTS_A_RIG],
+        cwd=REPO,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        pids = [int(pid) for pid in child.stdout.readline().split()]  # type: ignore[union-attr]
+        assert len(pids) >= 2 and not any(process_gone(pid) for pid in pids)
+    finally:
+        child.kill()
+        child.wait(timeout=10)
+    done = threading.Event()
+    for _ in range(100):  # bounded: up to 5 s for the kernel to deliver the signals
+        if all(process_gone(pid) for pid in pids):
+            break
+        done.wait(0.05)
+    assert all(process_gone(pid) for pid in pids), [p for p in pids if not process_gone(p)]

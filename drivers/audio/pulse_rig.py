@@ -53,6 +53,15 @@ PACTL_TIMEOUT_S = 5.0
 KEEPALIVE_READER_LATENCY_MS = 20
 
 
+def _dies_with_us(command: list[str]) -> list[str]:
+    """Run `command` so the kernel kills it when the thread that started it dies: atexit
+    stops the rig on a normal exit, and this covers a crash, SIGKILL or timeout, so no
+    private sound server outlives its tests (util-linux setpriv; PR_SET_PDEATHSIG). Start
+    a rig from a thread that lives as long as the rig (the main thread, a fixture)."""
+    setpriv = shutil.which("setpriv")
+    return [setpriv, "--pdeathsig", "KILL", "--", *command] if setpriv else command
+
+
 class PulseRigError(PysnacError, RuntimeError):
     """The private sound server could not be started or driven."""
 
@@ -222,7 +231,7 @@ class PulseRig:
     def play_into(self, sink: str, wav: Path) -> subprocess.Popen[bytes]:
         """Play a WAV file into `sink` (e.g. "mic_a"); the caller waits on the process."""
         return subprocess.Popen(
-            ["paplay", "-d", sink, str(wav)],
+            _dies_with_us(["paplay", "-d", sink, str(wav)]),
             env=self._tool_env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
@@ -231,17 +240,19 @@ class PulseRig:
     def record(self, sink: str, out: Path, latency_ms: int = 20) -> _Recording:
         """Record what is played into `sink` (e.g. "spk_b") to a 48 kHz mono WAV file."""
         process = subprocess.Popen(
-            [
-                "parec",
-                "-d",
-                f"{sink}.monitor",
-                f"--latency-msec={latency_ms}",
-                "--file-format=wav",
-                f"--rate={SAMPLE_RATE_HZ}",
-                "--channels=1",
-                "--format=s16le",
-                str(out),
-            ],
+            _dies_with_us(
+                [
+                    "parec",
+                    "-d",
+                    f"{sink}.monitor",
+                    f"--latency-msec={latency_ms}",
+                    "--file-format=wav",
+                    f"--rate={SAMPLE_RATE_HZ}",
+                    "--channels=1",
+                    "--format=s16le",
+                    str(out),
+                ]
+            ),
             env=self._tool_env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -327,17 +338,19 @@ class PulseRig:
         for inherited in ("PULSE_SERVER", "PULSE_RUNTIME_PATH", "PULSE_SINK", "PULSE_SOURCE"):
             env.pop(inherited, None)  # e.g. another rig's, activated in this process
         self._daemon = subprocess.Popen(
-            [
-                "pulseaudio",
-                "--daemonize=no",
-                "-n",
-                "-F",
-                str(script),
-                "--exit-idle-time=-1",
-                "--use-pid-file=no",
-                "--disallow-exit",
-                f"--log-target=file:{self.root / 'pulse.log'}",
-            ],
+            _dies_with_us(
+                [
+                    "pulseaudio",
+                    "--daemonize=no",
+                    "-n",
+                    "-F",
+                    str(script),
+                    "--exit-idle-time=-1",
+                    "--use-pid-file=no",
+                    "--disallow-exit",
+                    f"--log-target=file:{self.root / 'pulse.log'}",
+                ]
+            ),
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
@@ -389,13 +402,15 @@ class PulseRig:
     def _keepalive_reader(self, sink: str) -> subprocess.Popen[bytes]:
         """A low-latency reader that stops the null sink rendering in 2 s blocks."""
         return subprocess.Popen(
-            [
-                "parec",
-                "-d",
-                f"{sink}.monitor",
-                f"--latency-msec={KEEPALIVE_READER_LATENCY_MS}",
-                "--raw",
-            ],
+            _dies_with_us(
+                [
+                    "parec",
+                    "-d",
+                    f"{sink}.monitor",
+                    f"--latency-msec={KEEPALIVE_READER_LATENCY_MS}",
+                    "--raw",
+                ]
+            ),
             env=self._tool_env(),
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
