@@ -28,6 +28,7 @@ from pysnac_fsm.demo.score import score_files
 from tests.conftest import REPO
 
 WAIT_S = 5.0
+STALL_S = 0.4  # a Raspberry Pi starved of CPU for a moment
 CLIP = REPO / "assets" / "alice_arctic_a0007.wav"
 
 
@@ -227,3 +228,25 @@ def test_a_host_name_is_resolved_once_and_a_bad_one_is_unreachable(phones) -> No
     alice.service.place_call(nowhere)
     failure = alice.expect(EventName.UNREACHABLE).data
     assert failure.reason == "Unknown host" and "no-such-host.invalid" in failure.detail
+
+
+def test_a_stall_of_our_own_socket_thread_is_not_taken_for_network_jitter(phones) -> None:
+    """Datagrams that queue in the kernel while the receiving phone stalls keep their
+    arrival times (kernel timestamps), so the jitter buffer's target stays where the
+    network put it instead of jumping by the stall."""
+    alice = phones("alice", audio=lambda: open_audio_device("wav", AudioParams(input_wav=CLIP)))
+    bob = phones("bob")
+    connect(alice, bob)
+    alice.service.start_media()
+    bob.service.start_media()
+
+    def target_ms() -> float:
+        return bob.service.link_stats().extra["target_delay_ms"]
+
+    assert wait_for(lambda: bob.service.link_stats().frames_received >= 50)
+    settled = target_ms()
+    with bob.service._lock:  # bob's socket thread blocks in its next operation
+        threading.Event().wait(STALL_S)  # the stimulus: 0.4 s of datagrams queue unread
+    received = bob.service.link_stats().frames_received
+    assert wait_for(lambda: bob.service.link_stats().frames_received >= received + 25)
+    assert target_ms() < settled + 60.0, (settled, target_ms())

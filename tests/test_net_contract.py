@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 import threading
 from collections.abc import Callable, Iterator
 
@@ -91,3 +92,27 @@ def test_local_address_is_a_host_port_pair(pair) -> None:
     host, port = a.local_address
     assert isinstance(host, str) and isinstance(port, int) and port > 0
     assert a.local_address != b.local_address
+
+
+def test_recv_says_how_long_a_datagram_waited(pair) -> None:
+    """A datagram read late is dated when it arrived (kernel timestamp for UDP), so a
+    stall of our own process is not mistaken for network jitter."""
+    a, b = pair
+    a.send(b"prompt", b.local_address)
+    assert b.recv(WAIT_S) is not None
+    assert 0.0 <= b.last_queued_s < 0.1  # read as soon as it came
+    a.send(b"left waiting", b.local_address)
+    waited = threading.Event()
+    waited.wait(0.3)  # the stimulus: the datagram sits unread for 0.3 s
+    assert b.recv(WAIT_S) is not None
+    assert 0.25 <= b.last_queued_s < 1.0
+
+
+def test_kernel_stamp_ages_are_clamped_and_absent_stamps_are_zero() -> None:
+    from drivers.net.udp import MAX_QUEUED_S, SO_TIMESTAMPNS, TIMESPEC, queued_s
+
+    stamp = [(socket.SOL_SOCKET, SO_TIMESTAMPNS, TIMESPEC.pack(1000, 500_000_000))]
+    assert queued_s(stamp, 1000.75) == pytest.approx(0.25)
+    assert queued_s(stamp, 1000.0) == 0.0  # the wall clock stepped back
+    assert queued_s(stamp, 5000.0) == MAX_QUEUED_S  # ... or forward
+    assert queued_s([], 1000.75) == 0.0

@@ -35,5 +35,10 @@ class DatagramTransport(Protocol):
     def recv(self, timeout: float | None) -> tuple[bytes, Address] | None:
         """One datagram and its source, or None after `timeout` seconds."""
 
+    @property
+    def last_queued_s(self) -> float:
+        """How long the datagram `recv` last returned had been waiting to be read (its
+        arrival is `now - last_queued_s`); read it on the thread that called `recv`."""
+
     def close(self) -> None:
         """Release the socket; idempotent; wakes a blocked `recv`."""

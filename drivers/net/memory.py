@@ -105,6 +105,7 @@ class MemoryTransport:
         self._network = network
         self._address = address
         self._queue: list[_InFlight] = []
+        self.last_queued_s = 0.0  # the last datagram: how long past its delivery time
         self._cond = threading.Condition()
         self._closed = False
 
@@ -129,6 +130,7 @@ class MemoryTransport:
                 now = clock.now()
                 if self._queue and self._queue[0].deliver_at <= now:
                     item = heapq.heappop(self._queue)
+                    self.last_queued_s = now - item.deliver_at
                     return item.data, item.source
                 wait = None if give_up is None else give_up - time.monotonic()
                 if wait is not None and wait <= 0:

@@ -283,7 +283,8 @@ class UdpCallService:
             if item is None:
                 continue
             data, addr = item
-            self._guarded(lambda now, d=data, a=addr: self.endpoint.receive(d, a, now))
+            queued_s = self.transport.last_queued_s  # dated when it arrived, not when read
+            self._guarded(lambda now, d=data, a=addr: self.endpoint.receive(d, a, now), queued_s)
 
     def _timer_loop(self) -> None:
         while not self._closed.is_set():
@@ -300,19 +301,22 @@ class UdpCallService:
                 return
             self._guarded(self.endpoint.handle_timer)
 
-    def _guarded(self, operation: Callable[[float], None]) -> None:
+    def _guarded(self, operation: Callable[[float], None], queued_s: float = 0.0) -> None:
         """`_run` for the long-lived threads: a bug is logged, and the phone stays up."""
         try:
-            self._run(operation)
+            self._run(operation, queued_s)
         except Exception:
             log.exception("call service operation failed")
 
     # ---- helpers ----------------------------------------------------------------------
 
-    def _run(self, operation: Callable[[float], None]) -> None:
-        """Run one endpoint operation at `now`, then carry out what it asked for."""
+    def _run(self, operation: Callable[[float], None], queued_s: float = 0.0) -> None:
+        """Run one endpoint operation at `now`, then carry out what it asked for. A datagram
+        runs at its arrival, `queued_s` before now: after a stall of this phone, the media
+        that queued meanwhile is dated as it came (other threads may have run at a later
+        `now` by then; the endpoint and the jitter buffer only compare times)."""
         with self._lock:
-            now = self.clock.now()
+            now = self.clock.now() - queued_s
             operation(now)
             out = self.endpoint.take_output()
             self._send_all(out)
