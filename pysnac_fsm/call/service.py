@@ -352,9 +352,9 @@ class UdpCallService:
             self._post_failure(EventName.AUDIO_FAILED, exc)
             self._run(self.endpoint.hang_up)  # the far end hears bye, not silence
 
-    def _post_failure(self, name: EventName, exc: PysnacError, reason: str = "") -> None:
+    def _post_failure(self, name: EventName, exc: PysnacError) -> None:
         log.error("%s: %s", name.value, exc)
-        self._post(CallEvent(name, Failure((reason or exc.reason)[:16], str(exc))))
+        self._post(CallEvent(name, Failure(exc.reason[:16], str(exc))))
 
     def _note(self, event: CallEvent, now: float) -> None:
         mark = {
