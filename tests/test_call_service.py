@@ -24,11 +24,17 @@ from pysnac_fsm.call.service import UdpCallService
 from pysnac_fsm.call_events import CallEvent, Established, EventName
 from pysnac_fsm.channel.identity import Identity
 from pysnac_fsm.contacts import Contact
-from pysnac_fsm.demo.score import score_files
+from pysnac_fsm.demo.score import PESQ_RATE_HZ, load_16k, score_files
 from tests.conftest import REPO
+from tests.signal_compare import windowed_correlation
 
 WAIT_S = 5.0
 STALL_S = 0.4  # a Raspberry Pi starved of CPU for a moment
+MIN_WINDOW_CORRELATION = 0.8
+# 12 of 16 windows score 0.8-0.97; the clip's quiet first and last windows are noise Opus does
+# not reproduce sample for sample (0.03-0.14), and a glitch under load may spoil two more.
+MIN_GOOD_WINDOW_FRACTION = 0.6
+MIN_MOS = 3.0  # a floor that garbled speech fails; 4.2-4.35 measured
 CLIP = REPO / "assets" / "alice_arctic_a0007.wav"
 
 
@@ -130,9 +136,17 @@ def test_speech_crosses_real_udp(phones, tmp_path: Path) -> None:
     stats = bob.service.link_stats()
     assert stats.frames_received >= 260 and stats.loss_percent == 0.0
     assert stats.rtt_ms is not None and 0.0 < stats.rtt_ms < 500.0  # loopback
+    # Speech arrived intact: most windows match (one glitch under CPU load may spoil one;
+    # a garbled or missing stream fails). The quality targets themselves are measured by
+    # `make demo` and `make bench` (PESQ 4.3 on a quiet machine); here only a floor.
     result = score_files(CLIP, heard)
-    assert result.correlation > 0.5  # time-stretching in pauses lowers it
-    assert result.mos >= 3.6  # 4.2-4.35 measured; a margin for a loaded box
+    windows = windowed_correlation(
+        load_16k(CLIP), load_16k(heard), round(result.lag_ms * PESQ_RATE_HZ / 1000), PESQ_RATE_HZ
+    )
+    assert len(windows) >= 5
+    good = sum(score >= MIN_WINDOW_CORRELATION for score in windows)
+    assert good >= MIN_GOOD_WINDOW_FRACTION * len(windows), windows
+    assert result.mos >= MIN_MOS, result
 
 
 def fds() -> int:
