@@ -14,6 +14,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from drivers.clock import ManualClock
 from drivers.lcd.base import Button
 from drivers.lcd.headless import HeadlessLcd
 from pysnac_fsm.call_events import CallEvent, EventName, LinkStats
@@ -24,7 +25,7 @@ from pysnac_fsm.fsm.phone import PhoneModel
 from pysnac_fsm.history import History
 from pysnac_fsm.phonebook import Phonebook
 from pysnac_fsm.runtime.loop import StateMachineLoop
-from pysnac_fsm.runtime.timers import ManualClock, Timers
+from pysnac_fsm.runtime.timers import Timers
 
 BOB = Contact("bob", bytes(range(32)), ("127.0.0.1", 47001))
 CAROL = Contact("carol", bytes(range(1, 33)))
@@ -101,7 +102,7 @@ class SyncPhone:
     """The real model, machine, loop and LCD twin, driven synchronously by the test."""
 
     def __init__(self, folder: Path, contacts: tuple[Contact, ...] = (BOB, CAROL)) -> None:
-        self.clock = ManualClock()
+        self.clock = ManualClock(start=1000.0)
         self.service = FakeCallService()
         self.lcd = HeadlessLcd()
         self.history = History(folder / "history.json", wall_clock=lambda: 1.7e9)

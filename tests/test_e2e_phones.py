@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from drivers.clock import ManualClock
 from drivers.lcd.base import Button
 from drivers.lcd.headless import HeadlessLcd
 from pysnac_fsm.app import Phone, build_phone
@@ -21,7 +22,6 @@ from pysnac_fsm.call.factory import udp_call_service_factory
 from pysnac_fsm.config import load_config
 from pysnac_fsm.demo.phones import PhoneSpec, make_phone_folder, write_config
 from pysnac_fsm.fsm import table
-from pysnac_fsm.runtime.timers import ManualClock
 
 WAIT_S = 10.0
 
@@ -41,7 +41,7 @@ class Rig:
             write_config(spec, peers, audio="silence", pinned_keys=pinned.get(name))
             config = load_config(spec.folder / "config.toml")
             lcd = HeadlessLcd()
-            self.clocks[name] = ManualClock()
+            self.clocks[name] = ManualClock(start=1000.0)
             phone = build_phone(
                 config,
                 lcd=lcd,

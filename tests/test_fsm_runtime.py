@@ -9,13 +9,14 @@ from pathlib import Path
 
 import pytest
 
+from drivers.clock import ManualClock, MonotonicClock
 from drivers.lcd.base import Button
 from drivers.lcd.headless import HeadlessLcd
 from pysnac_fsm.app import NullCallService, build_phone
 from pysnac_fsm.call_events import CallEvent, Established, EventName
 from pysnac_fsm.config import parse_config
 from pysnac_fsm.fsm import table
-from pysnac_fsm.runtime.timers import ManualClock, MonotonicClock, TimerQueue, Timers
+from pysnac_fsm.runtime.timers import TimerQueue, Timers
 from tests.fake_call_service import FakeCallService
 
 WAIT_S = 5.0
@@ -48,7 +49,7 @@ def test_timer_queue_orders_cancels_and_repeats() -> None:
 
 
 def test_timer_thread_posts_only_when_the_manual_clock_passes_the_deadline() -> None:
-    clock = ManualClock()
+    clock = ManualClock(start=1000.0)
     posted: queue.Queue[str] = queue.Queue()
     timers = Timers(posted.put, clock)
     timers.start()
@@ -87,7 +88,7 @@ def running(tmp_path: Path):
     config_path = tmp_path / "config.toml"
     config_path.write_text(CONFIG)
     config = parse_config(config_path, CONFIG)
-    clock = ManualClock()
+    clock = ManualClock(start=1000.0)
     services: list[FakeCallService] = []
 
     def factory(post):

@@ -21,10 +21,10 @@ from dataclasses import dataclass
 from typing import Any
 
 import states
+from drivers.clock import MonotonicClock
 from drivers.lcd.base import Button, LcdDriver
 from pysnac_fsm.call_events import CallEvent
 from pysnac_fsm.fsm import table
-from pysnac_fsm.runtime.timers import MonotonicClock
 
 log = logging.getLogger(__name__)
 

@@ -2,9 +2,9 @@
 
 `TimerQueue` is the pure part (a heap of deadlines; `due(now)` pops what is due, repeating
 timers re-arm at deadline + period so they do not drift). `Timers` runs it on one thread
-against an injectable clock: with `MonotonicClock` it waits on an event until the next
-deadline (a new, earlier deadline wakes it); with `ManualClock`, `advance(dt)` moves time
-and wakes the thread, so tests step time by hand and never sleep. Cancelling is by handle
+against an injectable clock: with `drivers.clock.MonotonicClock` it waits on an event until
+the next deadline (a new, earlier deadline wakes it); with `ManualClock`, `advance(dt)`
+moves time and wakes the thread, so tests step time by hand and never sleep. Cancelling is by handle
 or all at once; an event already posted before a cancel is the runtime's to discard (it
 checks a generation).
 """
@@ -14,13 +14,13 @@ from __future__ import annotations
 import heapq
 import itertools
 import threading
-import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from drivers.clock import Clock, MonotonicClock
+
 MAX_WAIT_S = 1.0  # with nothing scheduled, the thread re-reads the clock this often
-WAKE_POLL_S = 0.01  # ManualClock waiters look at their wake event this often (real time)
 
 
 @dataclass(order=True)
@@ -78,57 +78,13 @@ class TimerQueue:
         return events
 
 
-class MonotonicClock:
-    """The real clock (`time.monotonic`); `wait_until` returns early when `wake` is set."""
-
-    def now(self) -> float:
-        return time.monotonic()
-
-    def wait_until(self, deadline: float, wake: threading.Event | None = None) -> bool:
-        remaining = deadline - time.monotonic()
-        if remaining <= 0:
-            return True
-        return not (wake or threading.Event()).wait(remaining)
-
-
-class ManualClock:
-    """A clock that moves only by `advance(seconds)`; waiters wake when it passes them.
-
-    Same protocol as `drivers.clock.ManualClock` (`now`, `advance`, `wait_until`), so
-    either steps a `Timers` thread in tests.
-    """
-
-    def __init__(self, start: float = 1000.0) -> None:
-        self._now = start
-        self._cond = threading.Condition()
-
-    def now(self) -> float:
-        with self._cond:
-            return self._now
-
-    def advance(self, seconds: float) -> float:
-        with self._cond:
-            self._now += seconds
-            self._cond.notify_all()
-            return self._now
-
-    def wait_until(self, deadline: float, wake: threading.Event | None = None) -> bool:
-        with self._cond:
-            while self._now < deadline:
-                if wake is not None and wake.is_set():
-                    return False
-                self._cond.wait(WAKE_POLL_S)
-            return True
-
-
 class Timers:
     """The timer thread: posts each due event with `post(event)`.
 
-    `clock` has `now()` and `wait_until(deadline, wake_event)` (`MonotonicClock`,
-    `ManualClock`, or `drivers.clock`'s equivalents).
+    `clock` is a `drivers.clock.Clock`: `MonotonicClock`, or `ManualClock` in tests.
     """
 
-    def __init__(self, post: Callable[[Any], None], clock: Any = None) -> None:
+    def __init__(self, post: Callable[[Any], None], clock: Clock | None = None) -> None:
         self._post = post
         self.clock = clock if clock is not None else MonotonicClock()
         self._queue = TimerQueue()
