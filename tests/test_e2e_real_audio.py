@@ -33,7 +33,13 @@ from drivers.audio import AudioParams
 from drivers.audio.pulse_rig import PulseRig
 from drivers.audio.pyaudio_device import PyAudioDevice
 from drivers.audio.wav_device import load_wav_mono16
-from pysnac_fsm.demo.phones import REPO, PhoneProcess, make_phone_folder, write_config
+from pysnac_fsm.demo.phones import (
+    REPO,
+    PhoneProcess,
+    connect,
+    make_phone_folder,
+    write_config,
+)
 from tests.signal_compare import estimate_delay, read_wav, to_float, windowed_correlation
 
 pytestmark = pytest.mark.audio
@@ -130,13 +136,7 @@ def test_both_directions_at_once_through_pyaudio(
         for phone in phones.values():
             phone.wait_ready(START_S)
         a, b = phones["alice"], phones["bob"]
-        a.press("select")
-        a.wait_state("contacts", STEP_S)
-        a.press("select")
-        b.wait_state("ringing", STEP_S)
-        b.press("select")
-        a.wait_state("in_call", STEP_S)
-        b.wait_state("in_call", STEP_S)
+        connect(a, b, STEP_S)
         for talker in talkers.values():  # one at a time: PortAudio's set-up is not thread-safe
             talker.device.start()
         for talker in talkers.values():

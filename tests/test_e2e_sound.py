@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pysnac_fsm.demo.phones import PhoneProcess, make_phone_folder, write_config
+from pysnac_fsm.demo.phones import PhoneProcess, connect, make_phone_folder, write_config
 from pysnac_fsm.demo.score import score_files
 from tests.test_call_service import wait_for
 
@@ -46,13 +46,7 @@ def test_speech_through_real_sound_devices(pulse_rig, speech_48k: Path, tmp_path
         for phone in phones.values():
             phone.wait_ready(START_S)
         a, b = phones["alice"], phones["bob"]
-        a.press("select")
-        a.wait_state("contacts", STEP_S)
-        a.press("select")
-        b.wait_state("ringing", STEP_S)
-        b.press("select")
-        a.wait_state("in_call", STEP_S)
-        b.wait_state("in_call", STEP_S)
+        connect(a, b, STEP_S)
         recording = pulse_rig.record("spk_b", heard)
         speaker = pulse_rig.play_into("mic_a", speech_48k)
         assert speaker.wait(timeout=30) == 0

@@ -297,3 +297,14 @@ class PhoneProcess:
                 self._on_record(self, at, record)
         with self._cond:
             self._cond.notify_all()
+
+
+def connect(caller: PhoneProcess, callee: PhoneProcess, timeout: float) -> None:
+    """`caller` calls its first contact, `callee`, which answers; both are then in a call."""
+    caller.press("select")
+    caller.wait_state("contacts", timeout)
+    caller.press("select")
+    callee.wait_state("ringing", timeout)
+    callee.press("select")
+    caller.wait_state("in_call", timeout)
+    callee.wait_state("in_call", timeout)
