@@ -54,7 +54,9 @@ from pysnac_fsm.runtime.timers import Timers
 log = logging.getLogger(__name__)
 
 CallServiceFactory = Callable[[PostEvent], CallService]
-DIRECTORY_START_JOIN_S = 10.0  # opening the backends opens sockets, never waits on a peer
+# The background start (audio check: open and close the device; rendezvous: open the
+# backends' sockets) never waits on a peer; Phone.stop waits this long for it.
+BACKGROUND_START_JOIN_S = 10.0
 
 
 class NullCallService:
@@ -126,9 +128,9 @@ class Phone:
         self.loop.stop()
         self.timers.stop()
         if self._background_start is not None:
-            self._background_start.join(DIRECTORY_START_JOIN_S)
+            self._background_start.join(BACKGROUND_START_JOIN_S)
             if self._background_start.is_alive():
-                log.error("start-up checks did not finish in %.0f s", DIRECTORY_START_JOIN_S)
+                log.error("start-up checks did not finish in %.0f s", BACKGROUND_START_JOIN_S)
         if self.directory is not None:
             self.directory.stop()
         stop_service = getattr(self.service, "close", None)
