@@ -39,6 +39,9 @@ class Rig:
     follows_changes: bool = True
     # plant({key_name_owner: record_text}): put raw record texts where bob will look
     plant: Callable[[dict[bytes, str]], None] | None = None
+    # blocks until alice's record is readable where bob looks, for backends whose
+    # "online" can come before the first publish (firebase: a reachability probe)
+    wait_record_out: Callable[[], None] | None = None
     extra: dict[str, Any] = field(default_factory=dict)
 
 
@@ -119,10 +122,12 @@ def bad_records(now_ms: int) -> dict[str, tuple[bytes, str]]:
 
 
 def publish(rig: Rig) -> None:
-    """Alice starts; returns once her backend reports online (her record is out)."""
+    """Alice starts; returns once her backend reports online and her record is out."""
     rig.alice.start(rig.alice_identity, "alice", rig.addresses)
     if not rig.alice.status()[rig.backend]:
         wait_event(rig.alice_events, is_status(rig.backend, True))
+    if rig.wait_record_out is not None:
+        rig.wait_record_out()
 
 
 class RendezvousContract:

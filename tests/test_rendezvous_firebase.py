@@ -18,6 +18,7 @@ import json
 import os
 import subprocess
 import sys
+import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -115,7 +116,17 @@ def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
         identity = Identity.load(Path(REAL_KEY))
         alice = FirebaseRendezvous(load_firebase_config(REAL_CONFIG), post=alice_post)
         bob = FirebaseRendezvous(load_firebase_config(REAL_CONFIG), post=bob_post)
-        yield Rig("firebase", alice, bob, identity, addresses, moved, alice_events, bob_events)
+        yield Rig(
+            "firebase",
+            alice,
+            bob,
+            identity,
+            addresses,
+            moved,
+            alice_events,
+            bob_events,
+            wait_record_out=lambda: _wait_readable(alice, identity),
+        )
     else:
         project = Project(tmp_path)
         identity = Identity.generate()
@@ -131,6 +142,7 @@ def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
             alice_events,
             bob_events,
             plant=_plant(project),
+            wait_record_out=lambda: _wait_published(project, identity),
             extra={"project": project},
         )
         project.server.stop()
@@ -153,6 +165,14 @@ def _wait_published(project: Project, identity: Identity, count: int = 1) -> Non
             and project.server.get_raw(f"phones/{kid}") is not None
         )
     )
+
+
+def _wait_readable(reader: FirebaseRendezvous, identity: Identity) -> None:
+    """On a real project the server cannot be asked: read until the record is there
+    (each attempt is a network round trip, not a sleep)."""
+    deadline = time.monotonic() + WAIT_S
+    while reader.lookup(identity.signing_public, WAIT_S) is None:
+        assert time.monotonic() < deadline, "alice's record never appeared"
 
 
 def _started(project: Project, name: str, **kwargs: object):
