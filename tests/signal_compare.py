@@ -5,8 +5,9 @@ A real audio path shifts the signal by an unknown delay and may glitch for a fra
 `estimate_delay` finds the lag that maximises the cross-correlation (computed with FFTs);
 `windowed_correlation` then scores each window of the reference that carries speech
 (normalised cross-correlation, 1.0 = identical shape and any gain), searching a few ms
-around the delay in each window to tolerate drift. Click tracks measure latency:
-`click_track` makes one, `detect_clicks` finds their onsets.
+around the delay in each window to tolerate drift (or wider, where a path may slip by
+more than that: a sound device that ran dry for a moment delays all that follows).
+Click tracks measure latency: `click_track` makes one, `detect_clicks` finds their onsets.
 """
 
 from __future__ import annotations
@@ -89,28 +90,40 @@ def windowed_correlation(
     delay: int,
     rate: int,
     window_s: float = DEFAULT_WINDOW_S,
+    search_s: float = WINDOW_SEARCH_S,
 ) -> list[float]:
-    """Normalised cross-correlation of each speech window of `reference` with `output`."""
+    """Normalised cross-correlation of each speech window of `reference` with `output`,
+    the best over lags within `search_s` of `delay` (each window searched on its own)."""
     ref = to_float(reference)
     out = to_float(output)
     window = int(window_s * rate)
-    search = int(WINDOW_SEARCH_S * rate)
+    search = int(search_s * rate)
     scores = []
     for start in range(0, len(ref) - window + 1, window):
         piece = ref[start : start + window]
         if np.sqrt(np.mean(piece**2)) < MIN_WINDOW_RMS:
             continue
-        best = 0.0
-        for shift in range(-search, search + 1):
-            lo = start + delay + shift
-            if lo < 0 or lo + window > len(out):
-                continue
-            other = out[lo : lo + window]
-            denom = np.sqrt(np.sum(piece**2) * np.sum(other**2))
-            if denom > 0:
-                best = max(best, float(np.dot(piece, other) / denom))
-        scores.append(best)
+        lo = max(0, start + delay - search)
+        hi = min(len(out), start + delay + search + window)
+        scores.append(_best_normalised(piece, out[lo:hi]))
     return scores
+
+
+def _best_normalised(piece: np.ndarray, segment: np.ndarray) -> float:
+    """max over k of <piece, segment[k:k+n]> / (|piece| |segment[k:k+n]|), by FFT."""
+    n = len(piece)
+    if len(segment) < n:
+        return 0.0
+    n_fft = 1 << (len(segment) + n - 1).bit_length()
+    corr = np.fft.irfft(np.fft.rfft(segment, n_fft) * np.conj(np.fft.rfft(piece, n_fft)), n_fft)
+    corr = corr[: len(segment) - n + 1]
+    squares = np.concatenate([[0.0], np.cumsum(segment**2)])
+    energy = squares[n:] - squares[:-n]
+    denom = np.sqrt(np.maximum(energy, 0.0) * np.sum(piece**2))
+    valid = denom > 1e-12
+    if not valid.any():
+        return 0.0
+    return float(np.max(corr[valid] / denom[valid]))
 
 
 def click_track(rate: int, clicks: int, interval_s: float, lead_s: float = 0.2) -> np.ndarray:
