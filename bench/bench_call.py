@@ -85,6 +85,21 @@ def paced_floor_percent() -> float:
     return 100.0 * per_frame_s / params.frame_s
 
 
+def wake_cost_us(wakes: int = 250) -> float:
+    """CPU one timed sleep-and-wake costs a thread here (an Event.wait of about a frame):
+    what every pacing wait of the phone's threads pays on top of the work it wakes for."""
+    import threading
+
+    tick = threading.Event()
+    start = time.monotonic()
+    began = time.thread_time()
+    for i in range(wakes):
+        tick.wait(max(0.0, start + (i + 1) * 0.02 - time.monotonic()))
+    per_wake_s = (time.thread_time() - began) / wakes
+    print(f"one thread sleep + wake: {per_wake_s * 1e6:.0f} us of CPU")
+    return per_wake_s * 1e6
+
+
 def pipeline_percent() -> float:
     """The same per-frame work through MediaSession (jitter buffer, redundancy), no threads."""
     from drivers.audio.wav_device import load_wav_mono16
@@ -119,7 +134,9 @@ def main() -> int:
     floor = codec_floor_percent()
     paced = paced_floor_percent()
     pipeline = pipeline_percent()
+    wake_us = wake_cost_us()
     ring, heard_bob, heard_alice, pesq_bob, pesq_alice, cpu = [], [], [], [], [], []
+    wakeups: list[float] = []
     for run in range(RUNS):
         with tempfile.TemporaryDirectory() as out:
             result = run_demo(out=Path(out), talk_s=TALK_S, echo=lambda _line: None)
@@ -130,6 +147,7 @@ def main() -> int:
         pesq_bob.append(to_bob.pesq)
         pesq_alice.append(to_alice.pesq)
         cpu.extend(result.cpu_percent.values())
+        wakeups.extend(result.wakeups_per_s.values())
         print(
             f"run {run + 1}: ring {result.ring_ms:.1f} ms, first heard bob "
             f"{heard_bob[-1]:.0f} ms / alice {heard_alice[-1]:.0f} ms, PESQ bob heard "
@@ -159,6 +177,13 @@ def main() -> int:
     print(
         f"  phones (median) at {median / floor:.1f}x the hot-loop floor, "
         f"{median / paced:.1f}x the real-time floor"
+    )
+    woken = statistics.median(wakeups)
+    waking = woken * wake_us / 1e4
+    print(
+        f"  each phone's threads wake {woken:.0f} times/s (capture, playout, socket); at "
+        f"{wake_us:.0f} us per wake here that is {waking:.2f} % of a core by itself, "
+        f"the work {median - waking:.2f} % ({(median - waking) / floor:.1f}x the floor)"
     )
     return 0
 

@@ -32,6 +32,11 @@ def test_make_demo_call(tmp_path: Path) -> None:
     assert to_bob.pesq >= 3.5 and not math.isnan(to_alice.pesq)
     assert result.ring_ms < 1000.0
     assert (tmp_path / "bob_heard.wav").stat().st_size > 100_000
+    # Both phones' threads are paced by their devices: at least one wake-up per 20 ms frame
+    # (capture alone), and nowhere near a busy loop's thousands (the hobby design's).
+    for name in ("alice", "bob"):
+        assert 0.0 < result.cpu_percent[name] < 50.0, result.cpu_percent
+        assert 50.0 <= result.wakeups_per_s[name] <= 1000.0, result.wakeups_per_s
 
 
 class Phones:

@@ -270,6 +270,24 @@ class PhoneProcess:
             return float("nan")
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
+    def wakeups(self) -> int:
+        """Times the process's threads have gone to sleep and been woken so far (the sum of
+        their voluntary context switches, Linux /proc); 0 when it has exited."""
+        total = 0
+        try:
+            tasks = list(Path(f"/proc/{self.process.pid}/task").iterdir())
+        except OSError:
+            return 0
+        for task in tasks:
+            try:
+                status = (task / "status").read_text()
+            except OSError:  # the thread ended meanwhile
+                continue
+            for line in status.splitlines():
+                if line.startswith("voluntary_ctxt_switches:"):
+                    total += int(line.split()[1])
+        return total
+
     def kill(self) -> None:
         """SIGKILL: a crash, with no chance to say goodbye."""
         self.process.send_signal(signal.SIGKILL)

@@ -73,6 +73,7 @@ class DemoResult:
     directions: list[Direction]
     recordings: dict[str, Path]
     cpu_percent: dict[str, float] = field(default_factory=dict)  # of one core, while talking
+    wakeups_per_s: dict[str, float] = field(default_factory=dict)  # thread wake-ups, talking
     screens: dict[str, list[list[str]]] = field(default_factory=dict)
     audio_path: str = WAV_PATH  # which sound devices the phones used
     devices: dict[str, dict[str, int]] = field(default_factory=dict)  # AudioStats per phone
@@ -204,13 +205,14 @@ def _script(
     _, alice_in_call, _record = alice.wait_state("in_call", STEP_TIMEOUT_S)
     _, bob_in_call, _ = bob.wait_state("in_call", STEP_TIMEOUT_S)
     stop_talking = talk() if talk else None
-    cpu_start = {p.name: (time.monotonic(), p.cpu_seconds()) for p in (alice, bob)}
+    cpu_start = {p.name: (time.monotonic(), p.cpu_seconds(), p.wakeups()) for p in (alice, bob)}
     pause.wait(talk_s)
-    cpu = {
-        p.name: 100.0 * (p.cpu_seconds() - used) / (time.monotonic() - at)
-        for p in (alice, bob)
-        for at, used in [cpu_start[p.name]]
-    }
+    cpu, wakeups = {}, {}
+    for p in (alice, bob):
+        at, used, woken = cpu_start[p.name]
+        elapsed = time.monotonic() - at
+        cpu[p.name] = 100.0 * (p.cpu_seconds() - used) / elapsed
+        wakeups[p.name] = (p.wakeups() - woken) / elapsed
     marks = {p.name: p.mark for p in (alice, bob)}
     alice.press("select")
     for phone in (alice, bob):
@@ -227,6 +229,7 @@ def _script(
         "answered": answered,
         "in_call": {"alice": alice_in_call, "bob": bob_in_call},
         "cpu_percent": cpu,
+        "wakeups_per_s": wakeups,
         "sas": {
             p.name: next(
                 (r.get("sas") or "" for _, r in reversed(p.records) if r.get("state") == "in_call"),
@@ -291,6 +294,7 @@ def _summarise(
         directions=directions,
         recordings={name: out / f"{name}_heard.wav" for name in calls},
         cpu_percent=timeline["cpu_percent"],
+        wakeups_per_s=timeline["wakeups_per_s"],
         screens=screens,
         devices={name: call.get("audio", {}) for name, call in calls.items()},
     )
@@ -322,7 +326,10 @@ def format_summary(result: DemoResult) -> str:
         ]
     lines.append(
         "  CPU while talking (% of one core):   "
-        + ", ".join(f"{n} {v:.1f} %" for n, v in result.cpu_percent.items())
+        + ", ".join(
+            f"{n} {v:.1f} % ({result.wakeups_per_s.get(n, 0.0):.0f} thread wake-ups/s)"
+            for n, v in result.cpu_percent.items()
+        )
     )
     lines.append(
         "  sound devices:                       "
