@@ -188,6 +188,8 @@ def build_phone(
 
     phonebook = Phonebook(config.folder / PHONEBOOK_FILE_NAME, config.contacts)
     service = call_service_factory(post)
+    # The start-up steps below import packages the service is preloading: they wait for it
+    wait_preloaded = getattr(service, "wait_preloaded", None)  # (never two importers at once)
     directory = start_directory = None
     if rendezvous_opener is not None:
         directory = Directory(config.rendezvous.backends, rendezvous_opener, phonebook)
@@ -223,10 +225,15 @@ def build_phone(
         *([lambda: check_audio(config, post)] if check_audio_at_start else []),
         *([start_directory] if start_directory is not None else []),
     ]
+    if starts and callable(wait_preloaded):
+        starts.insert(0, wait_preloaded)
 
     def start_in_background() -> None:
         for start in starts:
-            start()
+            try:
+                start()
+            except Exception:  # one step's fault must not keep the next from running
+                log.exception("a start-up step failed")
 
     background = start_in_background if starts else None
     return Phone(model, machine, loop, timers, lcd, service, directory, background)

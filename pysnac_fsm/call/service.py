@@ -50,6 +50,7 @@ PRELOAD_MODULES = (
     "scipy.signal",
     "scipy.io.wavfile",
 )
+PRELOAD_WAIT_S = 30.0  # a call or start-up step that needs the media stack waits this long
 TIMER_IDLE_S = 3600.0  # with no deadline the timer thread still wakes now and then
 THREAD_JOIN_S = 2.0
 RECV_ERROR_PAUSE_S = 0.1  # after a failing receive, before trying again
@@ -141,13 +142,22 @@ class UdpCallService:
         return self
 
     def _preload(self) -> None:
-        for module in PRELOAD_MODULES:
-            try:
-                importlib.import_module(module)
-            except ImportError as exc:  # the first call will report it properly
-                log.debug("preloading %s failed: %s", module, exc)
-        self.preloaded.set()
-        self._append_call_log({"event": "preloaded", "at": self.clock.now()})
+        """Import the media stack now, so the first call does not wait for it. Whatever
+        happens, `preloaded` is set at the end: others wait on it rather than importing the
+        same packages at the same time (scipy's imports do not survive two threads: a
+        phone start failed that way about one time in 40)."""
+        try:
+            for module in PRELOAD_MODULES:
+                try:
+                    importlib.import_module(module)
+                except Exception as exc:  # the first call will report it properly
+                    log.warning("preloading %s failed: %s", module, exc)
+        finally:
+            self._append_call_log({"event": "preloaded", "at": self.clock.now()})
+            self.preloaded.set()  # after the log line: whoever waits on it may read the log
+
+    def wait_preloaded(self, timeout_s: float = PRELOAD_WAIT_S) -> bool:
+        return self.preloaded.wait(timeout_s)
 
     def close(self) -> None:
         """Stop media, both threads and the socket. Idempotent."""
@@ -190,6 +200,7 @@ class UdpCallService:
         self._run(self.endpoint.hang_up)
 
     def start_media(self) -> None:
+        self.wait_preloaded()  # a call answered during start-up: never import alongside it
         with self._lock:
             call = self.endpoint.active
             if self._workers is not None or call is None or call.phase is not Phase.ESTABLISHED:

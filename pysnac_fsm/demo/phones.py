@@ -239,7 +239,9 @@ class PhoneProcess:
             if self.process.poll() is not None:
                 raise DemoError(f"{self.name} exited: {self.stderr_tail()}")
             if time.monotonic() > deadline:
-                raise DemoError(f"{self.name}: its call service did not come up")
+                raise DemoError(
+                    f"{self.name}: its call service did not come up ({self.stderr_tail()})"
+                )
             pause.wait(POLL_S)
 
     # ---- ending -----------------------------------------------------------------------
