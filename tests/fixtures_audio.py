@@ -20,14 +20,6 @@ import pytest
 
 from drivers.audio.pulse_rig import PulseRig
 
-SPEECH_WAV = (
-    Path(__file__).resolve().parent.parent.parent
-    / "shared"
-    / "testdata"
-    / "speech"
-    / ("arctic_a0007.wav")
-)
-
 
 @pytest.fixture(scope="session")
 def pulse_rig() -> Iterator[PulseRig]:
@@ -54,12 +46,13 @@ def pulse_rig() -> Iterator[PulseRig]:
 def speech_48k(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled 4 s speech clip converted to 48 kHz mono int16 (what the phone sends)."""
     from drivers.audio.wav_device import load_wav_mono16
+    from tests.media_helpers import SPEECH  # the repo's copy: a fresh clone has no ../shared
     from tests.signal_compare import write_wav
 
-    if not SPEECH_WAV.exists():
-        pytest.skip(f"test speech clip missing: {SPEECH_WAV}")
+    if not SPEECH.exists():
+        pytest.skip(f"test speech clip missing: {SPEECH}")
     out = tmp_path_factory.mktemp("speech") / "speech_48k.wav"
-    write_wav(out, load_wav_mono16(SPEECH_WAV, 48000), 48000)
+    write_wav(out, load_wav_mono16(SPEECH, 48000), 48000)
     return out
 
 
