@@ -14,29 +14,39 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
+
+if TYPE_CHECKING:
+    from pysnac_fsm.media.codec import CodecParams
 
 RUNS = 3
 TALK_S = 6.0
 FLOOR_FRAMES = 500
 
 
-def codec_floor_percent() -> float:
-    """CPU share of one core for the bare per-frame work of one full-duplex phone."""
-    import numpy as np
-
+def clip_frames(params: CodecParams, count: int | None = None) -> list[bytes]:
+    """Alice's demo clip as whole frames of `params`, repeated up to `count` frames."""
     from drivers.audio.wav_device import load_wav_mono16
-    from pysnac_fsm.channel.transport import PacketOpener, PacketSealer
     from pysnac_fsm.demo.run import ALICE_CLIP
-    from pysnac_fsm.media.codec import CodecParams, OpusDecoder, OpusEncoder
 
-    params = CodecParams()
     samples = load_wav_mono16(ALICE_CLIP, params.sample_rate)
     n = params.frame_samples
     frames = [samples[i : i + n].tobytes() for i in range(0, len(samples) - n, n)]
-    frames = (frames * (FLOOR_FRAMES // len(frames) + 1))[:FLOOR_FRAMES]
+    if count is None:
+        return frames
+    return (frames * (count // len(frames) + 1))[:count]
+
+
+def codec_floor_percent() -> float:
+    """CPU share of one core for the bare per-frame work of one full-duplex phone."""
+    from pysnac_fsm.channel.transport import PacketOpener, PacketSealer
+    from pysnac_fsm.media.codec import CodecParams, OpusDecoder, OpusEncoder
+
+    params = CodecParams()
+    frames = clip_frames(params, FLOOR_FRAMES)
     encoder, decoder = OpusEncoder(params), OpusDecoder(params)
     sealer, opener = PacketSealer(bytes(32)), PacketOpener(bytes(32))
     header = bytes(5)
@@ -46,7 +56,6 @@ def codec_floor_percent() -> float:
         opener.open(sealer.seal(header, b"\x01" + packet), len(header))
         decoder.decode(packet)
     per_frame_s = (time.process_time() - start) / len(frames)
-    assert np is not None
     print(
         f"codec floor: {per_frame_s * 1e6:.0f} us per {params.frame_ms} ms frame "
         f"(encode + seal + open + decode)"
@@ -59,15 +68,11 @@ def paced_floor_percent() -> float:
     wait the caches are cold, which on this machine roughly doubles the cost per frame."""
     import threading
 
-    from drivers.audio.wav_device import load_wav_mono16
     from pysnac_fsm.channel.transport import PacketOpener, PacketSealer
-    from pysnac_fsm.demo.run import ALICE_CLIP
     from pysnac_fsm.media.codec import CodecParams, OpusDecoder, OpusEncoder
 
     params = CodecParams()
-    samples = load_wav_mono16(ALICE_CLIP, params.sample_rate)
-    n = params.frame_samples
-    frames = [samples[i : i + n].tobytes() for i in range(0, len(samples) - n, n)]
+    frames = clip_frames(params)
     encoder, decoder = OpusEncoder(params), OpusDecoder(params)
     sealer, opener = PacketSealer(bytes(32)), PacketOpener(bytes(32))
     tick = threading.Event()
@@ -102,17 +107,12 @@ def wake_cost_us(wakes: int = 250) -> float:
 
 def pipeline_percent() -> float:
     """The same per-frame work through MediaSession (jitter buffer, redundancy), no threads."""
-    from drivers.audio.wav_device import load_wav_mono16
     from pysnac_fsm.channel.transport import PacketOpener, PacketSealer
-    from pysnac_fsm.demo.run import ALICE_CLIP
     from pysnac_fsm.media.codec import CodecParams
     from pysnac_fsm.media.session import MediaSession
 
     params = CodecParams()
-    samples = load_wav_mono16(ALICE_CLIP, params.sample_rate)
-    n = params.frame_samples
-    frames = [samples[i : i + n].tobytes() for i in range(0, len(samples) - n, n)]
-    frames = (frames * (FLOOR_FRAMES // len(frames) + 1))[:FLOOR_FRAMES]
+    frames = clip_frames(params, FLOOR_FRAMES)
     sender, receiver = MediaSession(params), MediaSession(params)
     sealer, opener = PacketSealer(bytes(32)), PacketOpener(bytes(32))
     start = time.process_time()
