@@ -14,11 +14,15 @@ import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pytest
 
 from drivers.audio.pulse_rig import PulseRig
+
+if TYPE_CHECKING:
+    from pysnac_fsm.demo.phones import PhoneProcess
 
 
 @pytest.fixture(scope="session")
@@ -40,6 +44,29 @@ def pulse_rig() -> Iterator[PulseRig]:
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+@pytest.fixture
+def this_rigs_alsa(pulse_rig: PulseRig) -> PulseRig:
+    """Device names opened in this process reach THIS rig: a test module that imports the
+    fixture instead of using the plugin gets a second session rig, which activates its own
+    ALSA config for the whole process. Use with `pytest.mark.usefixtures`."""
+    pulse_rig.activate_alsa_config()
+    return pulse_rig
+
+
+def pyaudio_phone_processes(root: Path, rig: PulseRig) -> dict[str, PhoneProcess]:
+    """alice and bob as `main.py run` processes on the `pyaudio` driver, each on its own
+    virtual microphone and speaker of `rig`; started, not yet ready."""
+    from pysnac_fsm.demo.phones import PhoneProcess, make_phone_folder, write_config
+
+    alice, bob = make_phone_folder(root, "alice"), make_phone_folder(root, "bob")
+    write_config(alice, [bob], audio="pyaudio")
+    write_config(bob, [alice], audio="pyaudio")
+    return {
+        "alice": PhoneProcess(alice, extra_env=rig.env_for("a")),
+        "bob": PhoneProcess(bob, extra_env=rig.env_for("b")),
+    }
 
 
 @pytest.fixture(scope="session")

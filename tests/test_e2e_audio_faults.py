@@ -31,21 +31,13 @@ from drivers.lcd.base import Button
 from pysnac_fsm.fsm import table
 from tests.audio_phones import InProcessPhones, wait_until
 
-pytestmark = pytest.mark.audio
+pytestmark = [pytest.mark.audio, pytest.mark.usefixtures("this_rigs_alsa")]
 
 MISSING_DEVICE = "pysnac_mic_z"  # no such PCM in the rig's ALSA config
 NAMED = f"No {MISSING_DEVICE}"  # what alice's LCD says
 FLOWING_FRAMES = 10  # frames alice must have captured before the fault is injected
 STALL_S = 0.4
 STEP_S = 10.0
-
-
-@pytest.fixture(autouse=True)
-def this_rigs_devices(pulse_rig: PulseRig) -> None:
-    """Device names opened in this process must reach THIS rig: a test module that imports
-    the fixture instead of using the plugin gets a second session rig, which activates its
-    own ALSA config for the whole process."""
-    pulse_rig.activate_alsa_config()
 
 
 @pytest.fixture

@@ -37,14 +37,12 @@ from drivers.audio.pyaudio_device import PyAudioDevice
 from drivers.audio.wav_device import load_wav_mono16
 from pysnac_fsm.demo.phones import (
     REPO,
-    PhoneProcess,
     connect,
-    make_phone_folder,
-    write_config,
 )
+from tests.fixtures_audio import pyaudio_phone_processes
 from tests.signal_compare import estimate_delay, read_wav, to_float, windowed_correlation
 
-pytestmark = pytest.mark.audio
+pytestmark = [pytest.mark.audio, pytest.mark.usefixtures("this_rigs_alsa")]
 
 RATE_HZ = 48000
 FRAME = 960
@@ -63,14 +61,6 @@ START_S = 60.0
 DEMO_TALK_S = 3.0
 SOUND_SERVER_ENV = ("PULSE_SERVER", "ALSA_CONFIG_PATH", "PULSE_SINK", "PULSE_SOURCE")
 STEP_S = 10.0
-
-
-@pytest.fixture(autouse=True)
-def this_rigs_devices(pulse_rig: PulseRig) -> None:
-    """Device names opened in this process must reach THIS rig: a test module that imports
-    the fixture instead of using the plugin gets a second session rig, which activates its
-    own ALSA config for the whole process."""
-    pulse_rig.activate_alsa_config()
 
 
 def frames_of(samples: np.ndarray) -> list[bytes]:
@@ -117,14 +107,7 @@ def test_both_directions_at_once_through_pyaudio(
 ) -> None:
     alice_said = (read_wav(speech_48k)[1] * 32767).round().astype(np.int16)
     bob_said = load_wav_mono16(BOB_CLIP, RATE_HZ)
-    alice = make_phone_folder(tmp_path, "alice")
-    bob = make_phone_folder(tmp_path, "bob")
-    write_config(alice, [bob], audio="pyaudio")
-    write_config(bob, [alice], audio="pyaudio")
-    phones = {
-        "alice": PhoneProcess(alice, extra_env=pulse_rig.env_for("a")),
-        "bob": PhoneProcess(bob, extra_env=pulse_rig.env_for("b")),
-    }
+    phones = pyaudio_phone_processes(tmp_path, pulse_rig)
     mouth_a, ear_a = pulse_rig.tester_names("a")
     mouth_b, ear_b = pulse_rig.tester_names("b")
     talkers = {

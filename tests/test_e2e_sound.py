@@ -13,8 +13,9 @@ from pathlib import Path
 
 import pytest
 
-from pysnac_fsm.demo.phones import PhoneProcess, connect, make_phone_folder, write_config
+from pysnac_fsm.demo.phones import connect
 from pysnac_fsm.demo.score import score_files
+from tests.fixtures_audio import pyaudio_phone_processes
 from tests.test_call_service import wait_for
 
 pytestmark = pytest.mark.audio
@@ -33,14 +34,7 @@ def clip_seconds(path: Path) -> float:
 
 
 def test_speech_through_real_sound_devices(pulse_rig, speech_48k: Path, tmp_path: Path) -> None:
-    alice = make_phone_folder(tmp_path, "alice")
-    bob = make_phone_folder(tmp_path, "bob")
-    write_config(alice, [bob], audio="pyaudio")
-    write_config(bob, [alice], audio="pyaudio")
-    phones = {
-        "alice": PhoneProcess(alice, extra_env=pulse_rig.env_for("a")),
-        "bob": PhoneProcess(bob, extra_env=pulse_rig.env_for("b")),
-    }
+    phones = pyaudio_phone_processes(tmp_path, pulse_rig)
     heard = tmp_path / "bob_speaker.wav"
     try:
         for phone in phones.values():
