@@ -40,14 +40,30 @@ def bench_record() -> None:
     )
 
 
-def _latencies(publish, watcher_records, cond, rounds: int) -> list[float]:
+class RecordSink:
+    """A watch callback that keeps what it is given; `wait_for(pred)` blocks on it."""
+
+    def __init__(self) -> None:
+        self.records: list = []
+        self._cond = threading.Condition()
+
+    def __call__(self, record) -> None:  # type: ignore[no-untyped-def]
+        with self._cond:
+            self.records.append(record)
+            self._cond.notify_all()
+
+    def wait_for(self, predicate, timeout_s: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+        with self._cond:
+            self._cond.wait_for(lambda: predicate(self.records), timeout_s)
+
+
+def _latencies(publish, sink: RecordSink, rounds: int) -> list[float]:  # type: ignore[no-untyped-def]
     out = []
     for i in range(rounds):
         port = 40000 + i
         started = time.perf_counter()
         publish([("198.51.100.4", port)])
-        with cond:
-            cond.wait_for(lambda p=port: any(r.addresses[0][1] == p for r in watcher_records), 10)
+        sink.wait_for(lambda records, p=port: any(r.addresses[0][1] == p for r in records))
         out.append(1000 * (time.perf_counter() - started))
     return out
 
@@ -89,19 +105,11 @@ def bench_firebase() -> None:
     elapsed = time.perf_counter() - started
     print(f"firebase: backend constructed (pyrebase import + app) in {elapsed:.2f} s")
     bob = FirebaseRendezvous(configs[1])
-    records: list = []
-    cond = threading.Condition()
-
-    def on_change(record) -> None:  # type: ignore[no-untyped-def]
-        with cond:
-            records.append(record)
-            cond.notify_all()
-
-    bob.watch(alice_id.signing_public, on_change)
+    sink = RecordSink()
+    bob.watch(alice_id.signing_public, sink)
     alice.start(alice_id, "alice", [("198.51.100.4", 39999)])
-    with cond:
-        cond.wait_for(lambda: records, 10)
-    _report("firebase: publish -> watcher", _latencies(alice.update, records, cond, ROUNDS_UPDATE))
+    sink.wait_for(bool)
+    _report("firebase: publish -> watcher", _latencies(alice.update, sink, ROUNDS_UPDATE))
     lookups = []
     for _ in range(ROUNDS_UPDATE):
         t = time.perf_counter()
@@ -157,16 +165,9 @@ def bench_lan() -> None:
             f"lan: start -> found by the peer in {time.perf_counter() - started:.2f} s "
             f"(instance {key_id(alice_id.signing_public)[:8]}...)"
         )
-        records: list = []
-        cond = threading.Condition()
-
-        def on_change(record) -> None:  # type: ignore[no-untyped-def]
-            with cond:
-                records.append(record)
-                cond.notify_all()
-
-        bob.watch(alice_id.signing_public, on_change)
-        _report("lan: update -> watcher", _latencies(alice.update, records, cond, 10))
+        sink = RecordSink()
+        bob.watch(alice_id.signing_public, sink)
+        _report("lan: update -> watcher", _latencies(alice.update, sink, 10))
         alice.stop()
         bob.stop()
     finally:
