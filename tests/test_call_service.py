@@ -35,6 +35,9 @@ MIN_WINDOW_CORRELATION = 0.8
 # not reproduce sample for sample (0.03-0.14), and a glitch under load may spoil two more.
 MIN_GOOD_WINDOW_FRACTION = 0.6
 MIN_MOS = 3.0  # a floor that garbled speech fails; 4.2-4.35 measured
+# Each window is searched this far around the clip's delay: the jitter buffer may move the
+# audio by a frame or two when this process stalls (7 of 16 windows once, all after a slip).
+WINDOW_SEARCH_S = 0.06
 CLIP = REPO / "assets" / "alice_arctic_a0007.wav"
 
 
@@ -141,11 +144,15 @@ def test_speech_crosses_real_udp(phones, tmp_path: Path) -> None:
     # `make demo` and `make bench` (PESQ 4.3 on a quiet machine); here only a floor.
     result = score_files(CLIP, heard)
     windows = windowed_correlation(
-        load_16k(CLIP), load_16k(heard), round(result.lag_ms * PESQ_RATE_HZ / 1000), PESQ_RATE_HZ
+        load_16k(CLIP),
+        load_16k(heard),
+        round(result.lag_ms * PESQ_RATE_HZ / 1000),
+        PESQ_RATE_HZ,
+        search_s=WINDOW_SEARCH_S,
     )
     assert len(windows) >= 5
     good = sum(score >= MIN_WINDOW_CORRELATION for score in windows)
-    assert good >= MIN_GOOD_WINDOW_FRACTION * len(windows), windows
+    assert good >= MIN_GOOD_WINDOW_FRACTION * len(windows), [round(w, 2) for w in windows]
     assert result.mos >= MIN_MOS, result
 
 
