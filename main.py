@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """PySNAC command line: `python3 main.py [--config FILE] [COMMAND ...]`.
 
-Each subcommand lives in its own module under `pysnac_fsm/cli/`, which exposes
+Each subcommand lives in its own module under `pysnac/cli/`, which exposes
 `configure(parser)` and `main(args) -> int`. Those modules are imported only as
 far as argparse needs; heavy imports (audio, crypto, Firebase) happen inside
 `main`, so start-up stays fast. Expected faults (`PysnacError`) become one
@@ -15,18 +15,18 @@ import importlib
 import logging
 import sys
 
-from pysnac_fsm.errors import PysnacError
+from pysnac.errors import PysnacError
 
 # name -> (module, one-line help). The order is the order `--help` lists them.
 COMMANDS: dict[str, tuple[str, str]] = {
-    "run": ("pysnac_fsm.cli.run", "run the phone appliance (the default command)"),
-    "whoami": ("pysnac_fsm.cli.whoami", "print this device's public key and fingerprint"),
-    "contacts": ("pysnac_fsm.cli.contacts", "list, add or remove pinned contacts"),
-    "devices": ("pysnac_fsm.cli.devices", "list the audio devices PyAudio can see"),
-    "diagram": ("pysnac_fsm.cli.diagram", "render the state diagram to diagrams/"),
-    "demo": ("pysnac_fsm.cli.demo", "call between two phones on this machine"),
-    "simulate": ("pysnac_fsm.cli.simulate", "simulate a call offline and score it with PESQ"),
-    "noise-vectors": ("pysnac_fsm.cli.noise_vectors", "run Noise test vectors from a JSON file"),
+    "run": ("pysnac.cli.run", "run the phone appliance (the default command)"),
+    "whoami": ("pysnac.cli.whoami", "print this device's public key and fingerprint"),
+    "contacts": ("pysnac.cli.contacts", "list, add or remove pinned contacts"),
+    "devices": ("pysnac.cli.devices", "list the audio devices PyAudio can see"),
+    "diagram": ("pysnac.cli.diagram", "render the state diagram to diagrams/"),
+    "demo": ("pysnac.cli.demo", "call between two phones on this machine"),
+    "simulate": ("pysnac.cli.simulate", "simulate a call offline and score it with PESQ"),
+    "noise-vectors": ("pysnac.cli.noise_vectors", "run Noise test vectors from a JSON file"),
 }
 DEFAULT_COMMAND = "run"
 

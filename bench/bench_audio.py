@@ -23,8 +23,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
+from demo.pulse_rig import PulseRig
 from drivers.audio import AudioParams, AudioStats
-from drivers.audio.pulse_rig import PulseRig
 from drivers.audio.pyaudio_device import PyAudioDevice
 from tests.signal_compare import click_track, read_wav, write_wav
 

@@ -20,7 +20,7 @@ REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
 if TYPE_CHECKING:
-    from pysnac_fsm.media.codec import CodecParams
+    from pysnac.media.codec import CodecParams
 
 RUNS = 3
 TALK_S = 6.0
@@ -29,8 +29,8 @@ FLOOR_FRAMES = 500
 
 def clip_frames(params: CodecParams, count: int | None = None) -> list[bytes]:
     """Alice's demo clip as whole frames of `params`, repeated up to `count` frames."""
+    from demo.run import ALICE_CLIP
     from drivers.audio.wav_device import load_wav_mono16
-    from pysnac_fsm.demo.run import ALICE_CLIP
 
     samples = load_wav_mono16(ALICE_CLIP, params.sample_rate)
     n = params.frame_samples
@@ -42,8 +42,8 @@ def clip_frames(params: CodecParams, count: int | None = None) -> list[bytes]:
 
 def codec_floor_percent() -> float:
     """CPU share of one core for the bare per-frame work of one full-duplex phone."""
-    from pysnac_fsm.channel.transport import PacketOpener, PacketSealer
-    from pysnac_fsm.media.codec import CodecParams, OpusDecoder, OpusEncoder
+    from pysnac.channel.transport import PacketOpener, PacketSealer
+    from pysnac.media.codec import CodecParams, OpusDecoder, OpusEncoder
 
     params = CodecParams()
     frames = clip_frames(params, FLOOR_FRAMES)
@@ -68,8 +68,8 @@ def paced_floor_percent() -> float:
     wait the caches are cold, which on this machine roughly doubles the cost per frame."""
     import threading
 
-    from pysnac_fsm.channel.transport import PacketOpener, PacketSealer
-    from pysnac_fsm.media.codec import CodecParams, OpusDecoder, OpusEncoder
+    from pysnac.channel.transport import PacketOpener, PacketSealer
+    from pysnac.media.codec import CodecParams, OpusDecoder, OpusEncoder
 
     params = CodecParams()
     frames = clip_frames(params)
@@ -107,9 +107,9 @@ def wake_cost_us(wakes: int = 250) -> float:
 
 def pipeline_percent() -> float:
     """The same per-frame work through MediaSession (jitter buffer, redundancy), no threads."""
-    from pysnac_fsm.channel.transport import PacketOpener, PacketSealer
-    from pysnac_fsm.media.codec import CodecParams
-    from pysnac_fsm.media.session import MediaSession
+    from pysnac.channel.transport import PacketOpener, PacketSealer
+    from pysnac.media.codec import CodecParams
+    from pysnac.media.session import MediaSession
 
     params = CodecParams()
     frames = clip_frames(params, FLOOR_FRAMES)
@@ -129,7 +129,7 @@ def pipeline_percent() -> float:
 
 
 def main() -> int:
-    from pysnac_fsm.demo.run import run_demo
+    from demo.run import run_demo
 
     floor = codec_floor_percent()
     paced = paced_floor_percent()

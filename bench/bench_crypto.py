@@ -19,9 +19,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import nacl.bindings as sodium
 
-from pysnac_fsm.channel.call_handshake import CallHandshake, CallSetup
-from pysnac_fsm.channel.identity import Identity
-from pysnac_fsm.channel.transport import PacketOpener, PacketSealer
+from pysnac.channel.call_handshake import CallHandshake, CallSetup
+from pysnac.channel.identity import Identity
+from pysnac.channel.transport import PacketOpener, PacketSealer
 
 PAYLOAD_BYTES = 80
 HEADER = b"\x03\x00\x00\x00\x01"

@@ -72,10 +72,10 @@ def bench_startup(folder: Path) -> None:
 
 
 def bench_latency(folder: Path) -> None:
-    from drivers.lcd.base import Button
     from drivers.lcd.headless import HeadlessLcd
-    from pysnac_fsm.app import NullCallService, build_phone
-    from pysnac_fsm.config import load_config
+    from pysnac.config import load_config
+    from pysnac.runtime.app import NullCallService, build_phone
+    from pysnac.screen import Button
 
     class TimedLcd(HeadlessLcd):
         def __init__(self) -> None:

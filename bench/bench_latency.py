@@ -43,15 +43,15 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from drivers.audio.pulse_rig import PulseRig
-from drivers.lcd.base import Button
+from demo.phones import make_phone_folder, write_config
+from demo.pulse_rig import PulseRig
 from drivers.lcd.headless import HeadlessLcd
-from pysnac_fsm.app import Phone, build_phone
-from pysnac_fsm.call.factory import udp_call_service_factory
-from pysnac_fsm.config import load_config
-from pysnac_fsm.demo.phones import make_phone_folder, write_config
-from pysnac_fsm.fsm import table
-from pysnac_fsm.media import limits
+from pysnac.config import load_config
+from pysnac.media import limits
+from pysnac.runtime.app import Phone, build_phone
+from pysnac.runtime.factory import udp_call_service_factory
+from pysnac.screen import Button
+from pysnac_fsm import table
 from tests.signal_compare import click_track, read_wav, write_wav
 
 RATE_HZ = 48000
@@ -85,8 +85,8 @@ class Timings:
 def timed_media(timings: Timings) -> Iterator[None]:
     """Wrap MediaSession.outgoing and JitterBuffer.put/get to note times (read-only)."""
     from drivers.audio.pyaudio_device import PyAudioDevice
-    from pysnac_fsm.media.jitter import JitterBuffer, Source
-    from pysnac_fsm.media.session import MediaSession
+    from pysnac.media.jitter import JitterBuffer, Source
+    from pysnac.media.session import MediaSession
 
     heard = (Source.PRIMARY, Source.REDUNDANT, Source.FEC)
     originals: dict[str, Callable[..., Any]] = {
@@ -309,7 +309,7 @@ def report(label: str, results: list[dict[str, Any]]) -> bool:
 
 
 def run_all(runs: int, pull_ahead_s: float, keep: Path | None) -> list[dict[str, Any]]:
-    from pysnac_fsm.call import media_workers
+    from pysnac.runtime import media_workers
 
     saved = media_workers.PULL_AHEAD_S
     media_workers.PULL_AHEAD_S = pull_ahead_s
@@ -326,7 +326,7 @@ def run_all(runs: int, pull_ahead_s: float, keep: Path | None) -> list[dict[str,
 
 
 def main() -> int:
-    from pysnac_fsm.call.media_workers import PULL_AHEAD_S
+    from pysnac.runtime.media_workers import PULL_AHEAD_S
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=RUNS, help=f"calls to measure ({RUNS})")

@@ -1,6 +1,6 @@
 """Media pipeline benchmark: PESQ-WB table of issue 3, MOS against loss, CPU per frame.
 
-Runs the offline simulator (pysnac_fsm/media/simulate.py: real Opus, seeded network, real
+Runs the offline simulator (demo/simulate.py: real Opus, seeded network, real
 jitter buffer on a simulated clock) over many seeds and prints, and writes to results/:
   media_table.md   the target table as measured (MOS, delay, wire bitrate per row),
                    the comparison of recovery modes, and the CPU cost per frame
@@ -18,12 +18,12 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(REPO))
 
-from pysnac_fsm.media.codec import CodecParams, OpusDecoder, OpusEncoder  # noqa: E402
-from pysnac_fsm.media.jitter import Recovery  # noqa: E402
-from pysnac_fsm.media.netsim import NetworkParams  # noqa: E402
-from pysnac_fsm.media.session import MediaSession  # noqa: E402
-from pysnac_fsm.media.simulate import SimConfig, Summary, run  # noqa: E402
-from pysnac_fsm.media.wavio import read_wav_48k  # noqa: E402
+from demo.netsim import NetworkParams  # noqa: E402
+from demo.simulate import SimConfig, Summary, run  # noqa: E402
+from demo.wavio import read_wav_48k  # noqa: E402
+from pysnac.media.codec import CodecParams, OpusDecoder, OpusEncoder  # noqa: E402
+from pysnac.media.jitter import Recovery  # noqa: E402
+from pysnac.media.session import MediaSession  # noqa: E402
 
 SEEDS = int(os.environ.get("BENCH_SEEDS", "30"))
 CLIP = REPO / "tests" / "data" / "speech" / "arctic_a0007.wav"

@@ -17,7 +17,7 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from drivers.rendezvous.record import key_id, sign_record, verify_record
-from pysnac_fsm.channel.identity import Identity
+from pysnac.channel.identity import Identity
 
 ROUNDS_RECORD = 2000
 ROUNDS_UPDATE = 30

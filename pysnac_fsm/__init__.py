@@ -1,5 +1,5 @@
-"""PySNAC core: the pure layers (Noise, secure channel, media, call signalling, state table).
-
-Nothing in this package opens a socket, starts a thread or reads the clock, except the
-`runtime` and `cli` modules at the edge, which wire the pure cores to the drivers.
+"""The phone's state machine: the table (`table`), the model its callbacks live on
+(`phone`), the `transitions` machine built from the table (`machine`), the events it
+exchanges with the call service (`call_events`) and the snapshot a screen draws from
+(`screen_context`). Pure: no sockets, threads or clocks; the runtime drives it.
 """

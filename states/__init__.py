@@ -9,8 +9,9 @@ from __future__ import annotations
 
 from types import ModuleType
 
-from drivers.lcd.base import Backlight, Button
-from pysnac_fsm.fsm import table
+from pysnac.screen import Backlight, Button
+from pysnac_fsm import table
+from pysnac_fsm.screen_context import ScreenContext
 from states import (
     confirm_contact,
     contacts,
@@ -25,7 +26,6 @@ from states import (
     text_entry,
     this_device,
 )
-from states.context import ScreenContext
 
 STATE_MODULES: dict[str, ModuleType] = {
     table.IDLE: idle,

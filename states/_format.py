@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from drivers.lcd.base import LCD_COLUMNS
+from pysnac.screen import LCD_COLUMNS
 
 
 def line(left: str, right: str = "") -> str:

@@ -8,9 +8,9 @@ replaces the pinned key, Left refuses (the new key is forgotten, calls stay refu
 
 from __future__ import annotations
 
-from drivers.lcd.base import Backlight, Button
+from pysnac.screen import Backlight, Button
+from pysnac_fsm.screen_context import ScreenContext
 from states._format import line
-from states.context import ScreenContext
 
 BACKLIGHT = Backlight.VIOLET
 BUTTONS = {Button.SELECT: "accept", Button.LEFT: "refuse"}

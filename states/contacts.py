@@ -6,9 +6,9 @@ and Right opens the re-pair screen instead of renaming it.
 
 from __future__ import annotations
 
-from drivers.lcd.base import Backlight, Button
+from pysnac.screen import Backlight, Button
+from pysnac_fsm.screen_context import ScreenContext
 from states._format import line, position
-from states.context import ScreenContext
 
 BACKLIGHT = Backlight.WHITE
 BUTTONS = {

@@ -6,9 +6,9 @@ Select opens the contacts (the quickest way to call), Right/Up/Down the menu.
 
 from __future__ import annotations
 
-from drivers.lcd.base import GLYPH_CHECK, GLYPH_PHONE, Backlight, Button
+from pysnac.screen import GLYPH_CHECK, GLYPH_PHONE, Backlight, Button
+from pysnac_fsm.screen_context import ScreenContext
 from states._format import line
-from states.context import ScreenContext
 
 BACKLIGHT = Backlight.WHITE
 BUTTONS = {

@@ -6,9 +6,9 @@ Select hangs up, Up/Down change the volume, Left toggles mute. A 1 s tick refres
 
 from __future__ import annotations
 
-from drivers.lcd.base import GLYPH_BARS, SIGNAL_BARS_MAX, Backlight, Button
+from pysnac.screen import GLYPH_BARS, SIGNAL_BARS_MAX, Backlight, Button
+from pysnac_fsm.screen_context import ScreenContext
 from states._format import clock, line
-from states.context import ScreenContext
 
 BACKLIGHT = Backlight.GREEN
 BUTTONS = {

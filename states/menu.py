@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from drivers.lcd.base import Backlight, Button
-from pysnac_fsm.fsm.limits import MENU_ITEMS
+from pysnac.limits import MENU_ITEMS
+from pysnac.screen import Backlight, Button
+from pysnac_fsm.screen_context import ScreenContext
 from states._format import line, position
-from states.context import ScreenContext
 
 BACKLIGHT = Backlight.WHITE
 BUTTONS = {

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from drivers.lcd.base import Backlight, Button
-from pysnac_fsm.history import INCOMING
+from pysnac.history import INCOMING
+from pysnac.screen import Backlight, Button
+from pysnac_fsm.screen_context import ScreenContext
 from states._format import clock, line, position
-from states.context import ScreenContext
 
 BACKLIGHT = Backlight.WHITE
 BUTTONS = {Button.DOWN: "next_item", Button.UP: "previous_item", Button.LEFT: "back"}

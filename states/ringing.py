@@ -5,9 +5,9 @@ An unknown caller (key not pinned) shows `?` and the key fingerprint instead of 
 
 from __future__ import annotations
 
-from drivers.lcd.base import GLYPH_PHONE, Backlight, Button
+from pysnac.screen import GLYPH_PHONE, Backlight, Button
+from pysnac_fsm.screen_context import ScreenContext
 from states._format import line
-from states.context import ScreenContext
 
 BACKLIGHT = Backlight.YELLOW
 BUTTONS = {Button.SELECT: "answer", Button.LEFT: "reject"}

@@ -8,10 +8,10 @@ both the device-name and contact-name states.
 
 from __future__ import annotations
 
-from drivers.lcd.base import LCD_COLUMNS, Backlight, Button
-from pysnac_fsm.fsm.limits import NAME_MAX_CHARS
+from pysnac.limits import NAME_MAX_CHARS
+from pysnac.screen import LCD_COLUMNS, Backlight, Button
+from pysnac_fsm.screen_context import ScreenContext
 from states._format import line
-from states.context import ScreenContext
 
 BACKLIGHT = Backlight.VIOLET
 BUTTONS = {

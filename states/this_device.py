@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from drivers.lcd.base import Backlight, Button
+from pysnac.screen import Backlight, Button
+from pysnac_fsm.screen_context import ScreenContext
 from states._format import line
-from states.context import ScreenContext
 
 BACKLIGHT = Backlight.WHITE
 BUTTONS = {Button.RIGHT: "rename", Button.LEFT: "back"}

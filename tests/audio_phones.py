@@ -19,13 +19,13 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-from drivers.lcd.base import Button
+from demo.phones import PhoneSpec, make_phone_folder, write_config
 from drivers.lcd.headless import HeadlessLcd
-from pysnac_fsm.app import Phone, build_phone
-from pysnac_fsm.call.factory import udp_call_service_factory
-from pysnac_fsm.config import load_config
-from pysnac_fsm.demo.phones import PhoneSpec, make_phone_folder, write_config
-from pysnac_fsm.fsm import table
+from pysnac.config import load_config
+from pysnac.runtime.app import Phone, build_phone
+from pysnac.runtime.factory import udp_call_service_factory
+from pysnac.screen import Button
+from pysnac_fsm import table
 
 WAIT_S = 10.0
 POLL_S = 0.02  # how often a condition with no notification (call statistics) is looked at

@@ -15,17 +15,17 @@ from pathlib import Path
 from typing import Any
 
 from drivers.clock import ManualClock
-from drivers.lcd.base import Button
 from drivers.lcd.headless import HeadlessLcd
-from pysnac_fsm.call_events import CallEvent, EventName, LinkStats
-from pysnac_fsm.contacts import Contact
-from pysnac_fsm.fsm import table
-from pysnac_fsm.fsm.machine import build_machine
-from pysnac_fsm.fsm.phone import PhoneModel
-from pysnac_fsm.history import History
-from pysnac_fsm.phonebook import Phonebook
-from pysnac_fsm.runtime.loop import StateMachineLoop
-from pysnac_fsm.runtime.timers import Timers
+from pysnac.call_events import CallEvent, EventName, LinkStats
+from pysnac.contacts import Contact
+from pysnac.history import History
+from pysnac.phonebook import Phonebook
+from pysnac.runtime.loop import StateMachineLoop
+from pysnac.runtime.timers import Timers
+from pysnac.screen import Button
+from pysnac_fsm import table
+from pysnac_fsm.machine import build_machine
+from pysnac_fsm.phone import PhoneModel
 
 BOB = Contact("bob", bytes(range(32)), ("127.0.0.1", 47001))
 CAROL = Contact("carol", bytes(range(1, 33)))

@@ -19,10 +19,10 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pytest
 
-from drivers.audio.pulse_rig import PulseRig
+from demo.pulse_rig import PulseRig
 
 if TYPE_CHECKING:
-    from pysnac_fsm.demo.phones import PhoneProcess
+    from demo.phones import PhoneProcess
 
 
 @pytest.fixture(scope="session")
@@ -58,7 +58,7 @@ def this_rigs_alsa(pulse_rig: PulseRig) -> PulseRig:
 def pyaudio_phone_processes(root: Path, rig: PulseRig) -> dict[str, PhoneProcess]:
     """alice and bob as `main.py run` processes on the `pyaudio` driver, each on its own
     virtual microphone and speaker of `rig`; started, not yet ready."""
-    from pysnac_fsm.demo.phones import PhoneProcess, make_phone_folder, write_config
+    from demo.phones import PhoneProcess, make_phone_folder, write_config
 
     alice, bob = make_phone_folder(root, "alice"), make_phone_folder(root, "bob")
     write_config(alice, [bob], audio="pyaudio")

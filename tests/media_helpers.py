@@ -7,8 +7,8 @@ from pathlib import Path
 
 import numpy as np
 
-from pysnac_fsm.media.codec import CodecParams, OpusDecoder, OpusEncoder
-from pysnac_fsm.media.jitter import JitterBuffer, Recovery
+from pysnac.media.codec import CodecParams, OpusDecoder, OpusEncoder
+from pysnac.media.jitter import JitterBuffer, Recovery
 
 SPEECH = Path(__file__).resolve().parent / "data" / "speech" / "arctic_a0007.wav"
 PARAMS = CodecParams()
@@ -17,7 +17,7 @@ F = PARAMS.frame_s
 
 @functools.cache
 def clip() -> np.ndarray:
-    from pysnac_fsm.media.wavio import read_wav_48k
+    from demo.wavio import read_wav_48k
 
     return read_wav_48k(SPEECH)
 

@@ -16,8 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from demo.pulse_rig import PulseRig
 from drivers.audio import KINDS, AudioDevice, AudioDeviceError, AudioParams, open_audio_device
-from drivers.audio.pulse_rig import PulseRig
 
 PACING_FRAMES = 25  # 0.5 s of audio
 PACING_TOLERANCE_S = 0.1

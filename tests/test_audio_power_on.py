@@ -9,14 +9,14 @@ from pathlib import Path
 
 import pytest
 
-from drivers.audio.pulse_rig import PulseRig
-from drivers.lcd.base import Button
+from demo.phones import make_phone_folder, write_config
+from demo.pulse_rig import PulseRig
 from drivers.lcd.headless import HeadlessLcd
-from pysnac_fsm.app import Phone, build_phone
-from pysnac_fsm.call.factory import udp_call_service_factory
-from pysnac_fsm.config import load_config
-from pysnac_fsm.demo.phones import make_phone_folder, write_config
-from pysnac_fsm.fsm import table
+from pysnac.config import load_config
+from pysnac.runtime.app import Phone, build_phone
+from pysnac.runtime.factory import udp_call_service_factory
+from pysnac.screen import Button
+from pysnac_fsm import table
 from tests.audio_phones import wait_until
 
 WAIT_S = 10.0

@@ -18,9 +18,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 
+from demo.pulse_rig import PulseRig
 from drivers.audio import AudioDeviceError, AudioParams, open_audio_device
 from drivers.audio.base import AudioDevice
-from drivers.audio.pulse_rig import PulseRig
 from drivers.clock import MonotonicClock
 from tests.signal_compare import estimate_delay, read_wav, to_float, windowed_correlation
 

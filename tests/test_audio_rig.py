@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drivers.audio.pulse_rig import PulseRig
+from demo.pulse_rig import PulseRig
 from tests.signal_compare import write_wav
 
 REPO = Path(__file__).resolve().parent.parent
@@ -143,7 +143,7 @@ def test_devices_command_without_any_device_says_how_to_fix_it() -> None:
 CHILD_STARTS_A_RIG = """
 import sys
 import threading
-from drivers.audio.pulse_rig import PulseRig
+from demo.pulse_rig import PulseRig
 rig = PulseRig().start()
 print(" ".join(str(p.pid) for p in [rig._daemon, *rig._helpers]), flush=True)
 sys.stdin.read()  # until killed

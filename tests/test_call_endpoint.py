@@ -13,9 +13,9 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from pysnac_fsm.call import wire
-from pysnac_fsm.call.endpoint import Endpoint
-from pysnac_fsm.call.limits import (
+from pysnac.call import wire
+from pysnac.call.endpoint import Endpoint
+from pysnac.call.limits import (
     CLOSE_GIVE_UP_S,
     HANDSHAKE_BURST,
     INVITE_GIVE_UP_S,
@@ -24,13 +24,13 @@ from pysnac_fsm.call.limits import (
     PEER_LOST_S,
     RETRANSMIT_INITIAL_S,
 )
-from pysnac_fsm.call.limits import (
+from pysnac.call.limits import (
     MAX_INVITE_AGE_S as INVITE_MAX_AGE_S,
 )
-from pysnac_fsm.call.signalling import Phase
-from pysnac_fsm.call_events import CallEvent, Established, EventName, Failure, IncomingCall
-from pysnac_fsm.channel.identity import Identity, fingerprint
-from pysnac_fsm.contacts import Contact
+from pysnac.call.signalling import Phase
+from pysnac.call_events import CallEvent, Established, EventName, Failure, IncomingCall
+from pysnac.channel.identity import Identity, fingerprint
+from pysnac.contacts import Contact
 
 Address = tuple[str, int]
 A_ADDR: Address = ("10.0.0.1", 5000)

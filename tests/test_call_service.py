@@ -14,17 +14,17 @@ from pathlib import Path
 
 import pytest
 
+from demo.score import PESQ_RATE_HZ, load_16k, score_files
 from drivers.audio import AudioParams, open_audio_device
 from drivers.clock import Clock, ManualClock
 from drivers.net.base import DatagramTransport
 from drivers.net.memory import MemoryNetwork
 from drivers.net.udp import UdpTransport
-from pysnac_fsm.call.limits import PEER_LOST_S
-from pysnac_fsm.call.service import UdpCallService
-from pysnac_fsm.call_events import CallEvent, Established, EventName
-from pysnac_fsm.channel.identity import Identity
-from pysnac_fsm.contacts import Contact
-from pysnac_fsm.demo.score import PESQ_RATE_HZ, load_16k, score_files
+from pysnac.call.limits import PEER_LOST_S
+from pysnac.call_events import CallEvent, Established, EventName
+from pysnac.channel.identity import Identity
+from pysnac.contacts import Contact
+from pysnac.runtime.call_service import UdpCallService
 from tests.conftest import REPO
 from tests.signal_compare import windowed_correlation
 

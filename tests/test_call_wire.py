@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from pysnac_fsm.call import wire
-from pysnac_fsm.call.limits import MAX_DATAGRAM_BYTES
-from pysnac_fsm.call.wire import Content, MalformedPacket, PacketType
+from pysnac.call import wire
+from pysnac.call.limits import MAX_DATAGRAM_BYTES
+from pysnac.call.wire import Content, MalformedPacket, PacketType
 
 CALL_ID = bytes(range(8))
 NOISE1 = bytes(wire.NOISE_IK_MSG1_MIN_BYTES + 20)

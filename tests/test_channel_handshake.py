@@ -5,18 +5,18 @@ from __future__ import annotations
 
 import pytest
 
-from pysnac_fsm.channel import call_handshake
-from pysnac_fsm.channel.call_handshake import (
+from pysnac.channel import call_handshake
+from pysnac.channel.call_handshake import (
     CallHandshake,
     CallSetup,
     InviteReplayGuard,
     prologue,
 )
-from pysnac_fsm.channel.errors import HandshakeFailed, WrongPeerKey
-from pysnac_fsm.channel.identity import Identity
-from pysnac_fsm.channel.limits import MAX_INVITE_AGE_S
-from pysnac_fsm.noise.crypto import KeyPair
-from pysnac_fsm.noise.handshakestate import HandshakeState
+from pysnac.channel.errors import HandshakeFailed, WrongPeerKey
+from pysnac.channel.identity import Identity
+from pysnac.channel.limits import MAX_INVITE_AGE_S
+from pysnac.noise.crypto import KeyPair
+from pysnac.noise.handshakestate import HandshakeState
 
 ALICE, BOB, MALLORY = (Identity(bytes([n]) * 32) for n in (1, 2, 3))
 CALL_ID = bytes(range(8))

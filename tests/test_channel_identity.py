@@ -9,10 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from pysnac_fsm.channel import errors, identity
-from pysnac_fsm.channel.identity import Identity, fingerprint, verify_signature
-from pysnac_fsm.channel.sas import ALPHABET
-from pysnac_fsm.noise import crypto
+from pysnac.channel import errors, identity
+from pysnac.channel.identity import Identity, fingerprint, verify_signature
+from pysnac.channel.sas import ALPHABET
+from pysnac.noise import crypto
 
 SEED = bytes(range(32))
 
@@ -135,7 +135,7 @@ def test_missing_and_non_regular_files(tmp_path: Path) -> None:
 
 
 def test_errors_are_pysnac_errors_with_lcd_reasons() -> None:
-    from pysnac_fsm.errors import PysnacError
+    from pysnac.errors import PysnacError
 
     for cls in (
         errors.IdentityMissing,

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from pysnac_fsm.channel.limits import REJECT_AFTER_MESSAGES, REPLAY_WINDOW_PACKETS
-from pysnac_fsm.channel.replay import ReplayWindow, Verdict
+from pysnac.channel.limits import REJECT_AFTER_MESSAGES, REPLAY_WINDOW_PACKETS
+from pysnac.channel.replay import ReplayWindow, Verdict
 
 W = REPLAY_WINDOW_PACKETS
 

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import pytest
 
-from pysnac_fsm.channel.call_handshake import CallHandshake, CallSetup
-from pysnac_fsm.channel.identity import Identity
-from pysnac_fsm.channel.sas import ALPHABET, short_auth_string
-from pysnac_fsm.noise.crypto import KeyPair
+from pysnac.channel.call_handshake import CallHandshake, CallSetup
+from pysnac.channel.identity import Identity
+from pysnac.channel.sas import ALPHABET, short_auth_string
+from pysnac.noise.crypto import KeyPair
 
 ALICE, BOB, MALLORY = (Identity(bytes([n]) * 32) for n in (1, 2, 3))
 CALL_ID = bytes(8)

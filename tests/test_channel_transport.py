@@ -5,9 +5,9 @@ from __future__ import annotations
 import nacl.bindings as sodium
 import pytest
 
-from pysnac_fsm.channel.errors import BadPacket, KeyExhausted, ReplayedPacket
-from pysnac_fsm.channel.limits import REJECT_AFTER_MESSAGES, REPLAY_WINDOW_PACKETS
-from pysnac_fsm.channel.transport import PacketOpener, PacketSealer
+from pysnac.channel.errors import BadPacket, KeyExhausted, ReplayedPacket
+from pysnac.channel.limits import REJECT_AFTER_MESSAGES, REPLAY_WINDOW_PACKETS
+from pysnac.channel.transport import PacketOpener, PacketSealer
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))

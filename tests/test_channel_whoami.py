@@ -8,9 +8,9 @@ import sys
 from pathlib import Path
 
 from drivers.rendezvous.record import key_id
-from pysnac_fsm.channel.identity import DEFAULT_KEY_PATH, Identity, fingerprint
-from pysnac_fsm.cli import whoami
-from pysnac_fsm.contacts import decode_public_key
+from pysnac.channel.identity import DEFAULT_KEY_PATH, Identity, fingerprint
+from pysnac.cli import whoami
+from pysnac.contacts import decode_public_key
 from tests.conftest import REPO
 
 

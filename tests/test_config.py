@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from pysnac_fsm.config import (
+from pysnac.config import (
     DEFAULT_CONFIG_TEXT,
     default_config_path,
     load_config,
@@ -21,7 +21,7 @@ from pysnac_fsm.config import (
     parse_config,
     save_device_name,
 )
-from pysnac_fsm.errors import ConfigError
+from pysnac.errors import ConfigError
 from tests.conftest import REPO
 
 BOB_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import pytest
 
-from pysnac_fsm.cli import diagram as diagram_cli
-from pysnac_fsm.fsm import machine as fsm_machine
-from pysnac_fsm.fsm import table
-from pysnac_fsm.fsm.diagram import diagram_edges, diagram_graph
-from pysnac_fsm.fsm.machine import DiagramError, machine_edges
-from pysnac_fsm.fsm.phone import PhoneModel
+from pysnac.cli import diagram as diagram_cli
+from pysnac_fsm import machine as fsm_machine
+from pysnac_fsm import table
+from pysnac_fsm.diagram import diagram_edges, diagram_graph
+from pysnac_fsm.machine import DiagramError, machine_edges
+from pysnac_fsm.phone import PhoneModel
 from tests.fake_call_service import SyncPhone
 
 

@@ -1,5 +1,5 @@
-"""The directory (pysnac_fsm/directory.py) and the call service that looks contacts up
-(pysnac_fsm/directory_calls.py), without a network: a scripted rendezvous twin that
+"""The directory (pysnac/runtime/directory.py) and the call service that looks contacts up
+(pysnac/runtime/directory_calls.py), without a network: a scripted rendezvous twin that
 keeps the `Rendezvous` contract (its lookups wait on a gate the test opens), the
 recording `FakeCallService`, and the synchronous phone harness for the screens.
 The same behaviour over the real backends is in test_e2e_rendezvous.py."""
@@ -12,15 +12,15 @@ from pathlib import Path
 
 import pytest
 
-from drivers.lcd.base import Button
 from drivers.rendezvous.base import PeerRecord
-from pysnac_fsm.call_events import CallEvent, DirectoryStatus, Discovered, EventName
-from pysnac_fsm.contacts import Contact
-from pysnac_fsm.directory import Directory
-from pysnac_fsm.directory_calls import DirectoryCallService
-from pysnac_fsm.errors import ConfigError
-from pysnac_fsm.fsm import table
-from pysnac_fsm.phonebook import Phonebook
+from pysnac.call_events import CallEvent, DirectoryStatus, Discovered, EventName
+from pysnac.contacts import Contact
+from pysnac.errors import ConfigError
+from pysnac.phonebook import Phonebook
+from pysnac.runtime.directory import Directory
+from pysnac.runtime.directory_calls import DirectoryCallService
+from pysnac.screen import Button
+from pysnac_fsm import table
 from tests.fake_call_service import BOB, CAROL, FakeCallService, SyncPhone
 
 WAIT_S = 5.0

@@ -23,12 +23,12 @@ from pathlib import Path
 import pytest
 
 import drivers.audio
+from demo.pulse_rig import PulseRig
 from drivers.audio import AudioParams
 from drivers.audio.base import AudioDevice, AudioStats
-from drivers.audio.pulse_rig import PulseRig
 from drivers.clock import MonotonicClock
-from drivers.lcd.base import Button
-from pysnac_fsm.fsm import table
+from pysnac.screen import Button
+from pysnac_fsm import table
 from tests.audio_phones import InProcessPhones, wait_until
 
 pytestmark = [pytest.mark.audio, pytest.mark.usefixtures("this_rigs_alsa")]

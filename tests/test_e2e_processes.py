@@ -14,9 +14,9 @@ from pathlib import Path
 
 import pytest
 
-from pysnac_fsm.call.limits import PEER_LOST_S
-from pysnac_fsm.demo.phones import DemoError, PhoneProcess, make_phone_folder, write_config
-from pysnac_fsm.demo.run import run_demo
+from demo.phones import DemoError, PhoneProcess, make_phone_folder, write_config
+from demo.run import run_demo
+from pysnac.call.limits import PEER_LOST_S
 
 START_S = 60.0
 STEP_S = 10.0

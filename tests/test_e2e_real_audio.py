@@ -31,14 +31,14 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from drivers.audio import AudioParams
-from drivers.audio.pulse_rig import PulseRig
-from drivers.audio.pyaudio_device import PyAudioDevice
-from drivers.audio.wav_device import load_wav_mono16
-from pysnac_fsm.demo.phones import (
+from demo.phones import (
     REPO,
     connect,
 )
+from demo.pulse_rig import PulseRig
+from drivers.audio import AudioParams
+from drivers.audio.pyaudio_device import PyAudioDevice
+from drivers.audio.wav_device import load_wav_mono16
 from tests.fixtures_audio import pyaudio_phone_processes
 from tests.signal_compare import estimate_delay, read_wav, to_float, windowed_correlation
 

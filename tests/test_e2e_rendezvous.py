@@ -26,16 +26,16 @@ from pathlib import Path
 
 import pytest
 
-from drivers.lcd.base import GLYPH_CHECK, Button
+from demo.phones import PhoneSpec, free_udp_port, make_phone_folder, write_config
+from demo.rendezvous import DemoDirectory, RendezvousChoice, demo_directory
 from drivers.lcd.headless import HeadlessLcd
-from pysnac_fsm.app import Phone, build_phone
-from pysnac_fsm.call.factory import udp_call_service_factory
-from pysnac_fsm.channel.identity import Identity, fingerprint
-from pysnac_fsm.config import load_config
-from pysnac_fsm.demo.phones import PhoneSpec, free_udp_port, make_phone_folder, write_config
-from pysnac_fsm.demo.rendezvous import DemoDirectory, RendezvousChoice, demo_directory
-from pysnac_fsm.directory import config_rendezvous_opener
-from pysnac_fsm.fsm import table
+from pysnac.channel.identity import Identity, fingerprint
+from pysnac.config import load_config
+from pysnac.runtime.app import Phone, build_phone
+from pysnac.runtime.directory import config_rendezvous_opener
+from pysnac.runtime.factory import udp_call_service_factory
+from pysnac.screen import GLYPH_CHECK, Button
+from pysnac_fsm import table
 from tests.test_rendezvous_lan import inside
 
 WAIT_S = 10.0  # generous: only a failing test waits this long

@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from pysnac_fsm.demo.phones import connect
-from pysnac_fsm.demo.score import score_files
+from demo.phones import connect
+from demo.score import score_files
 from tests.fixtures_audio import pyaudio_phone_processes
 from tests.test_call_service import wait_for
 

@@ -10,8 +10,7 @@ from pathlib import Path
 import pytest
 
 import states
-from drivers.lcd.base import Button
-from pysnac_fsm.call_events import (
+from pysnac.call_events import (
     DirectoryStatus,
     Discovered,
     Established,
@@ -19,8 +18,9 @@ from pysnac_fsm.call_events import (
     Failure,
     IncomingCall,
 )
-from pysnac_fsm.contacts import Contact
-from pysnac_fsm.fsm import table
+from pysnac.contacts import Contact
+from pysnac.screen import Button
+from pysnac_fsm import table
 from tests.fake_call_service import SyncPhone
 
 S, U, D, L, R = Button.SELECT, Button.UP, Button.DOWN, Button.LEFT, Button.RIGHT

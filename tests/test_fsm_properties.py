@@ -11,8 +11,7 @@ from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import states
-from drivers.lcd.base import LCD_COLUMNS, Button
-from pysnac_fsm.call_events import (
+from pysnac.call_events import (
     DirectoryStatus,
     Discovered,
     Established,
@@ -20,9 +19,10 @@ from pysnac_fsm.call_events import (
     Failure,
     IncomingCall,
 )
-from pysnac_fsm.contacts import Contact
-from pysnac_fsm.fsm import table
-from pysnac_fsm.runtime.loop import TimerFired
+from pysnac.contacts import Contact
+from pysnac.runtime.loop import TimerFired
+from pysnac.screen import LCD_COLUMNS, Button
+from pysnac_fsm import table
 from tests.fake_call_service import SyncPhone
 
 LONG = "x" * 40  # names and reasons longer than a line must still fit the screen

@@ -10,13 +10,13 @@ from pathlib import Path
 import pytest
 
 from drivers.clock import ManualClock, MonotonicClock
-from drivers.lcd.base import Button
 from drivers.lcd.headless import HeadlessLcd
-from pysnac_fsm.app import NullCallService, build_phone
-from pysnac_fsm.call_events import CallEvent, Established, EventName
-from pysnac_fsm.config import parse_config
-from pysnac_fsm.fsm import table
-from pysnac_fsm.runtime.timers import TimerQueue, Timers
+from pysnac.call_events import CallEvent, Established, EventName
+from pysnac.config import parse_config
+from pysnac.runtime.app import NullCallService, build_phone
+from pysnac.runtime.timers import TimerQueue, Timers
+from pysnac.screen import Button
+from pysnac_fsm import table
 from tests.fake_call_service import FakeCallService
 
 WAIT_S = 5.0

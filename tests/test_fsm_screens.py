@@ -7,11 +7,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import states
-from drivers.lcd.base import LCD_COLUMNS
-from pysnac_fsm.fsm import table
-from pysnac_fsm.history import CallRecord
+from pysnac.history import CallRecord
+from pysnac.screen import LCD_COLUMNS
+from pysnac_fsm import table
+from pysnac_fsm.screen_context import ScreenContext
 from states._format import clock, line
-from states.context import ScreenContext
 
 TEXT = st.text(max_size=40)
 RECORDS = st.builds(

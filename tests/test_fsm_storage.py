@@ -8,11 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from pysnac_fsm.contacts import Contact
-from pysnac_fsm.errors import ConfigError
-from pysnac_fsm.fsm.limits import HISTORY_MAX_CALLS
-from pysnac_fsm.history import CallRecord, History
-from pysnac_fsm.phonebook import Phonebook, PhonebookError
+from pysnac.contacts import Contact
+from pysnac.errors import ConfigError
+from pysnac.history import CallRecord, History
+from pysnac.limits import HISTORY_MAX_CALLS
+from pysnac.phonebook import Phonebook, PhonebookError
 
 BOB = Contact("bob", bytes(range(32)), ("127.0.0.1", 47001))
 CAROL = Contact("carol", bytes(range(1, 33)))

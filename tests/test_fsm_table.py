@@ -7,11 +7,11 @@ from __future__ import annotations
 from collections import defaultdict
 
 import states
-from drivers.lcd.base import Button
-from pysnac_fsm.call_events import EventName
-from pysnac_fsm.fsm import table
-from pysnac_fsm.fsm.machine import build_machine, machine_edges
-from pysnac_fsm.fsm.phone import PhoneModel
+from pysnac.call_events import EventName
+from pysnac.screen import Button
+from pysnac_fsm import table
+from pysnac_fsm.machine import build_machine, machine_edges
+from pysnac_fsm.phone import PhoneModel
 from tests.fake_call_service import SyncPhone
 
 

@@ -7,8 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers.lcd.base import GLYPH_BARS, GLYPH_CHECK, Backlight, Button
-from pysnac_fsm.call_events import (
+from pysnac.call_events import (
     DirectoryStatus,
     Discovered,
     Established,
@@ -16,10 +15,11 @@ from pysnac_fsm.call_events import (
     Failure,
     IncomingCall,
 )
-from pysnac_fsm.contacts import Contact
-from pysnac_fsm.errors import PysnacError
-from pysnac_fsm.fsm import table
-from pysnac_fsm.runtime.loop import TimerFired
+from pysnac.contacts import Contact
+from pysnac.errors import PysnacError
+from pysnac.runtime.loop import TimerFired
+from pysnac.screen import GLYPH_BARS, GLYPH_CHECK, Backlight, Button
+from pysnac_fsm import table
 from tests.fake_call_service import BOB, SyncPhone
 
 S, U, D, L, R = Button.SELECT, Button.UP, Button.DOWN, Button.LEFT, Button.RIGHT

@@ -10,15 +10,8 @@ from collections.abc import AsyncIterator, Callable
 import pytest
 
 from drivers.lcd import open_lcd
-from drivers.lcd.base import (
-    GLYPH_BARS,
-    GLYPH_CHECK,
-    LCD_COLUMNS,
-    Backlight,
-    Button,
-    to_unicode,
-)
 from drivers.lcd.plate import PLATE_BUTTON_IDS, PlateLcd
+from pysnac.screen import GLYPH_BARS, GLYPH_CHECK, LCD_COLUMNS, Backlight, Button, to_unicode
 from tests.test_lcd_plate import FakePlate
 
 TEXTUAL_KEYS = {
@@ -161,7 +154,7 @@ def test_close_turns_the_backlight_off(kind: str) -> None:
 
 
 def test_unknown_driver_is_a_config_error() -> None:
-    from pysnac_fsm.errors import ConfigError
+    from pysnac.errors import ConfigError
 
     with pytest.raises(ConfigError, match="unknown LCD driver"):
         open_lcd("oled")
@@ -169,8 +162,8 @@ def test_unknown_driver_is_a_config_error() -> None:
 
 def test_terminal_drives_a_whole_phone(tmp_path) -> None:
     """Enter in the terminal opens the contacts through the real state-machine thread."""
-    from pysnac_fsm.app import NullCallService, build_phone
-    from pysnac_fsm.config import parse_config
+    from pysnac.config import parse_config
+    from pysnac.runtime.app import NullCallService, build_phone
 
     config = parse_config(tmp_path / "config.toml", '[device]\nname = "alice"\n')
     driver = open_lcd("terminal")

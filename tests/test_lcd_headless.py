@@ -9,8 +9,8 @@ import subprocess
 import sys
 import threading
 
-from drivers.lcd.base import GLYPH_PHONE, Button
 from drivers.lcd.headless import HeadlessLcd
+from pysnac.screen import GLYPH_PHONE, Button
 from tests.conftest import REPO
 
 

@@ -9,7 +9,6 @@ import threading
 
 import pytest
 
-from drivers.lcd.base import CUSTOM_CHARS, LCD_COLUMNS, Backlight, Button
 from drivers.lcd.plate import (
     PLATE_BUTTON_IDS,
     Debouncer,
@@ -17,6 +16,7 @@ from drivers.lcd.plate import (
     PlateLcd,
     changed_runs,
 )
+from pysnac.screen import CUSTOM_CHARS, LCD_COLUMNS, Backlight, Button
 
 
 class FakePlate:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from pysnac_fsm.media.codec import CodecError, CodecParams, OpusDecoder, OpusEncoder, has_lbrr
+from pysnac.media.codec import CodecError, CodecParams, OpusDecoder, OpusEncoder, has_lbrr
 from tests.media_helpers import PARAMS, clip, speech_packets
 
 

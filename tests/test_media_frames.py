@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from pysnac_fsm.errors import PysnacError
-from pysnac_fsm.media import frames
-from pysnac_fsm.media.frames import MalformedFrame, MediaFrame, parse
+from pysnac.errors import PysnacError
+from pysnac.media import frames
+from pysnac.media.frames import MalformedFrame, MediaFrame, parse
 
 opus_packets = st.binary(min_size=1, max_size=300)
 

@@ -11,8 +11,8 @@ import random
 
 import pytest
 
-from pysnac_fsm.media import limits
-from pysnac_fsm.media.jitter import Put, Recovery
+from pysnac.media import limits
+from pysnac.media.jitter import Put, Recovery
 from tests.media_helpers import F, energy_dbfs, new_buffer, play, speech_packets
 
 DELAY_S = 0.030

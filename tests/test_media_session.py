@@ -7,11 +7,11 @@ import dataclasses
 
 import pytest
 
-from pysnac_fsm.errors import PysnacError
-from pysnac_fsm.media import frames, limits
-from pysnac_fsm.media.codec import CodecParams
-from pysnac_fsm.media.redundancy import Protection, RedundancyPolicy
-from pysnac_fsm.media.session import MalformedFrame, MediaSession
+from pysnac.errors import PysnacError
+from pysnac.media import frames, limits
+from pysnac.media.codec import CodecParams
+from pysnac.media.redundancy import Protection, RedundancyPolicy
+from pysnac.media.session import MalformedFrame, MediaSession
 from tests.media_helpers import F, clip
 
 N = 960

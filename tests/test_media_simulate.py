@@ -12,10 +12,10 @@ import sys
 import numpy as np
 import pytest
 
-from pysnac_fsm.errors import UsageError
-from pysnac_fsm.media.netsim import Network, NetworkParams
-from pysnac_fsm.media.simulate import SimConfig, align, run, run_seed
-from pysnac_fsm.media.wavio import WavError, read_wav_48k
+from demo.netsim import Network, NetworkParams
+from demo.simulate import SimConfig, align, run, run_seed
+from demo.wavio import WavError, read_wav_48k
+from pysnac.errors import UsageError
 from tests.media_helpers import SPEECH, clip
 
 REPO_MAIN = SPEECH.parents[3] / "main.py"

@@ -9,11 +9,11 @@ import hmac
 import nacl.bindings as sodium
 import pytest
 
-from pysnac_fsm.noise import crypto, patterns
-from pysnac_fsm.noise.cipherstate import CipherState
-from pysnac_fsm.noise.crypto import DecryptError, InvalidPublicKey, KeyPair, NonceExhausted
-from pysnac_fsm.noise.handshakestate import HandshakeOrderError, HandshakeState, MessageTooShort
-from pysnac_fsm.noise.patterns import UnsupportedProtocol
+from pysnac.noise import crypto, patterns
+from pysnac.noise.cipherstate import CipherState
+from pysnac.noise.crypto import DecryptError, InvalidPublicKey, KeyPair, NonceExhausted
+from pysnac.noise.handshakestate import HandshakeOrderError, HandshakeState, MessageTooShort
+from pysnac.noise.patterns import UnsupportedProtocol
 
 XX = "Noise_XX_25519_ChaChaPoly_BLAKE2b"
 IK = "Noise_IK_25519_ChaChaPoly_BLAKE2b"

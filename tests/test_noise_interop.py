@@ -9,8 +9,8 @@ from __future__ import annotations
 import pytest
 from noise.connection import Keypair, NoiseConnection
 
-from pysnac_fsm.noise import crypto
-from pysnac_fsm.noise.handshakestate import HandshakeState
+from pysnac.noise import crypto
+from pysnac.noise.handshakestate import HandshakeState
 
 SUITE = "25519_ChaChaPoly_BLAKE2b"
 PATTERNS = ["IK", "XX", "XXpsk3"]

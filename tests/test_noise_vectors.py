@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from pysnac_fsm.noise import vectors
+from pysnac.noise import vectors
 from tests.conftest import REPO, SHARED
 
 VECTOR_FILE = REPO / "tests" / "data" / "noise" / "cacophony_25519_ChaChaPoly_BLAKE2b.json"

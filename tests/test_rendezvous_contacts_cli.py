@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from pysnac_fsm.channel.identity import Identity, fingerprint
-from pysnac_fsm.config import write_default_config
-from pysnac_fsm.contacts import encode_public_key
-from pysnac_fsm.phonebook import PHONEBOOK_FILE_NAME, Phonebook
+from pysnac.channel.identity import Identity, fingerprint
+from pysnac.config import write_default_config
+from pysnac.contacts import encode_public_key
+from pysnac.phonebook import PHONEBOOK_FILE_NAME, Phonebook
 from tests.conftest import REPO
 
 

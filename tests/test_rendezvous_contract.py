@@ -19,8 +19,8 @@ import pytest
 
 from drivers.rendezvous.base import PeerRecord, Rendezvous
 from drivers.rendezvous.record import MAX_CLOCK_SKEW_MS, RECORD_LIFETIME_MS, sign_record, to_text
-from pysnac_fsm.call_events import CallEvent, DirectoryStatus, EventName
-from pysnac_fsm.channel.identity import Identity
+from pysnac.call_events import CallEvent, DirectoryStatus, EventName
+from pysnac.channel.identity import Identity
 
 WAIT_S = 10.0  # generous: only a failing test waits this long
 ABSENT_LOOKUP_S = 0.5  # how long a lookup of a key nobody published may take

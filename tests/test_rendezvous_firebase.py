@@ -28,8 +28,8 @@ import requests
 from drivers.rendezvous.firebase import FirebaseRendezvous
 from drivers.rendezvous.firebase_auth import FirebaseConfig, load_firebase_config
 from drivers.rendezvous.record import key_id, sign_record, to_text
-from pysnac_fsm.channel.identity import Identity
-from pysnac_fsm.errors import ConfigError
+from pysnac.channel.identity import Identity
+from pysnac.errors import ConfigError
 from tests.conftest import REPO
 from tests.firebase_server import FirebaseTestServer
 from tests.test_rendezvous_contract import (

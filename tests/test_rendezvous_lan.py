@@ -21,8 +21,8 @@ from collections.abc import Iterator
 import pytest
 
 from drivers.rendezvous.record import sign_record, to_text
-from pysnac_fsm.call_events import EventName
-from pysnac_fsm.channel.identity import Identity, fingerprint
+from pysnac.call_events import EventName
+from pysnac.channel.identity import Identity, fingerprint
 from tests.test_rendezvous_contract import (
     WAIT_S,
     RendezvousContract,

@@ -16,8 +16,8 @@ from drivers.rendezvous.base import RendezvousError
 from drivers.rendezvous.firebase import FirebaseRendezvous
 from drivers.rendezvous.multi import MultiRendezvous
 from drivers.rendezvous.static import StaticRendezvous
-from pysnac_fsm.channel.identity import Identity
-from pysnac_fsm.contacts import Contact
+from pysnac.channel.identity import Identity
+from pysnac.contacts import Contact
 from tests.test_rendezvous_contract import WAIT_S, Watcher, collector, is_status, wait_event
 from tests.test_rendezvous_firebase import Project, _wait_published
 

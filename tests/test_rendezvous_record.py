@@ -26,7 +26,7 @@ from drivers.rendezvous.record import (
     verify_record,
     verify_text,
 )
-from pysnac_fsm.channel.identity import Identity
+from pysnac.channel.identity import Identity
 
 NOW_MS = 1_790_000_000_000
 ALICE = Identity(bytes(range(32)))

@@ -7,8 +7,8 @@ from collections.abc import Iterator
 import pytest
 
 from drivers.rendezvous.static import STATIC_TIMESTAMP_MS, StaticRendezvous
-from pysnac_fsm.channel.identity import Identity
-from pysnac_fsm.contacts import Contact
+from pysnac.channel.identity import Identity
+from pysnac.contacts import Contact
 from tests.test_rendezvous_contract import RendezvousContract, Rig, collector
 
 

@@ -16,16 +16,16 @@ from typing import Any
 
 import pytest
 
+from demo.phones import make_phone_folder, write_config
 from drivers.lcd.headless import HeadlessLcd
 from drivers.net.memory import MemoryNetwork
-from pysnac_fsm import app
-from pysnac_fsm.app import NullCallService, build_phone
-from pysnac_fsm.call import service as service_module
-from pysnac_fsm.call.service import UdpCallService
-from pysnac_fsm.channel.identity import Identity
-from pysnac_fsm.config import load_config
-from pysnac_fsm.demo.phones import make_phone_folder, write_config
-from pysnac_fsm.fsm import table
+from pysnac.channel.identity import Identity
+from pysnac.config import load_config
+from pysnac.runtime import app
+from pysnac.runtime import call_service as service_module
+from pysnac.runtime.app import NullCallService, build_phone
+from pysnac.runtime.call_service import UdpCallService
+from pysnac_fsm import table
 
 WAIT_S = 10.0
 

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Protocol
 
 from drivers.clock import Clock
-from pysnac_fsm.errors import PysnacError
+from pysnac.errors import PysnacError
 
 SAMPLE_WIDTH_BYTES = 2  # int16 little-endian
 CHANNELS = 1

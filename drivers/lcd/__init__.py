@@ -10,8 +10,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from drivers.lcd.base import Backlight, Button, LcdDriver
-from pysnac_fsm.errors import ConfigError
+from drivers.lcd.base import LcdDriver
+from pysnac.errors import ConfigError
+from pysnac.screen import Backlight, Button
 
 LCD_KINDS = ("plate", "terminal", "headless", "stdio")
 

@@ -16,7 +16,7 @@ import sys
 import threading
 from typing import IO, Any
 
-from drivers.lcd.base import Backlight, Button, ButtonCallback, fit_line, to_unicode
+from pysnac.screen import Backlight, Button, ButtonCallback, fit_line, to_unicode
 
 log = logging.getLogger(__name__)
 

@@ -16,16 +16,9 @@ import threading
 import time
 from typing import Any
 
-from drivers.lcd.base import (
-    CUSTOM_CHARS,
-    LCD_ROWS,
-    Backlight,
-    Button,
-    ButtonCallback,
-    fit_line,
-)
-from pysnac_fsm.errors import PysnacError
-from pysnac_fsm.fsm.limits import BUTTON_DEBOUNCE_S, BUTTON_POLL_HZ
+from pysnac.errors import PysnacError
+from pysnac.limits import BUTTON_DEBOUNCE_S, BUTTON_POLL_HZ
+from pysnac.screen import CUSTOM_CHARS, LCD_ROWS, Backlight, Button, ButtonCallback, fit_line
 
 # Adafruit_CharLCD's button numbers (SELECT, RIGHT, DOWN, UP, LEFT = 0..4).
 PLATE_BUTTON_IDS = {

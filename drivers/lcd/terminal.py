@@ -16,14 +16,7 @@ from typing import Any
 from textual.app import App, ComposeResult
 from textual.widgets import Static
 
-from drivers.lcd.base import (
-    LCD_COLUMNS,
-    Backlight,
-    Button,
-    ButtonCallback,
-    fit_line,
-    to_unicode,
-)
+from pysnac.screen import LCD_COLUMNS, Backlight, Button, ButtonCallback, fit_line, to_unicode
 
 KEY_BUTTONS = {
     "enter": Button.SELECT,

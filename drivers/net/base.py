@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Protocol
 
-from pysnac_fsm.errors import PysnacError
+from pysnac.errors import PysnacError
 
 Address = tuple[str, int]
 MAX_RECV_BYTES = 2048  # larger than any datagram we send (MAX_DATAGRAM_BYTES)

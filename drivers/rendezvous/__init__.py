@@ -13,8 +13,8 @@ import time
 from collections.abc import Callable, Iterable
 
 from drivers.rendezvous.base import PeerRecord, Rendezvous, RendezvousError
-from pysnac_fsm.call_events import PostEvent
-from pysnac_fsm.contacts import Contact
+from pysnac.call_events import PostEvent
+from pysnac.contacts import Contact
 
 BACKEND_KINDS = ("lan", "static", "firebase")
 

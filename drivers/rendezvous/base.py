@@ -18,8 +18,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from pysnac_fsm.call_events import CallEvent, DirectoryStatus, EventName, PostEvent
-from pysnac_fsm.errors import PysnacError
+from pysnac.call_events import CallEvent, DirectoryStatus, EventName, PostEvent
+from pysnac.errors import PysnacError
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class PeerRecord:
 
 
 class SigningIdentity(Protocol):
-    """What a backend needs of `pysnac_fsm.channel.identity.Identity`."""
+    """What a backend needs of `pysnac.channel.identity.Identity`."""
 
     signing_public: bytes
 

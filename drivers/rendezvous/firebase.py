@@ -52,7 +52,7 @@ from drivers.rendezvous.firebase_stream import (
     mount_timeouts,
 )
 from drivers.rendezvous.record import RECORD_LIFETIME_MS, key_id, sign_record, to_text, verify_text
-from pysnac_fsm.call_events import PostEvent
+from pysnac.call_events import PostEvent
 
 NAME = "firebase"
 PHONES_PATH = "phones"

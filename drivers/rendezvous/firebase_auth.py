@@ -26,7 +26,7 @@ from pathlib import Path
 from typing import Any
 
 from drivers.rendezvous.base import RendezvousError
-from pysnac_fsm.errors import ConfigError
+from pysnac.errors import ConfigError
 
 IDENTITY_HOST = "https://identitytoolkit.googleapis.com"
 SECURETOKEN_HOST = "https://securetoken.googleapis.com"

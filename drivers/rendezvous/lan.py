@@ -39,8 +39,8 @@ from drivers.rendezvous.base import (
     local_ipv4,
 )
 from drivers.rendezvous.record import RECORD_LIFETIME_MS, key_id, sign_record, to_text, verify_text
-from pysnac_fsm.call_events import CallEvent, Discovered, EventName, PostEvent
-from pysnac_fsm.contacts import Contact
+from pysnac.call_events import CallEvent, Discovered, EventName, PostEvent
+from pysnac.contacts import Contact
 
 NAME = "lan"
 SERVICE_TYPE = "_pysnac._udp.local."
@@ -69,7 +69,7 @@ def _record_text(properties: dict[bytes, bytes | None]) -> str | None:
 
 
 def _fingerprint(public_key: bytes) -> str:
-    from pysnac_fsm.channel.identity import fingerprint
+    from pysnac.channel.identity import fingerprint
 
     return fingerprint(public_key)
 

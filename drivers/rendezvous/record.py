@@ -35,8 +35,8 @@ from drivers.rendezvous.base import (
     SigningIdentity,
     UnsignedRecord,
 )
-from pysnac_fsm.channel.errors import BadSignature, InvalidPublicKey
-from pysnac_fsm.channel.identity import verify_signature
+from pysnac.channel.errors import BadSignature, InvalidPublicKey
+from pysnac.channel.identity import verify_signature
 
 MAGIC = b"PSR1"
 SIGNING_CONTEXT = b"PySNAC rendezvous record v1\x00"

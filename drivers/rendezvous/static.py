@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable
 
 from drivers.rendezvous.base import Address, PeerRecord, SigningIdentity
-from pysnac_fsm.contacts import Contact
+from pysnac.contacts import Contact
 
 NAME = "static"
 STATIC_TIMESTAMP_MS = 0  # older than any signed record

@@ -1,0 +1,376 @@
+"""`python3 main.py demo`: alice calls bob, two real phone processes on this machine.
+
+Each phone is `main.py --config <tmp>/<name>/config.toml run --lcd stdio` with the other
+pinned as a contact at its loopback UDP address and the `wav` sound driver: alice's
+microphone plays `--clip` (a recorded speech clip by default), bob's a synthetic one, and
+each speaker is recorded to `<out>/<name>_heard.wav`. The script presses the buttons a
+person would (alice: Select, Select to call bob; bob: Select to answer; alice: Select to
+hang up after `talk_s`), prints every LCD screen as it changes, and ends with the summary:
+set-up times, frames per direction, delays, both SAS, and PESQ of what each side heard
+against what the other said. `--interactive` opens the two terminal LCDs instead.
+"""
+
+from __future__ import annotations
+
+import shlex
+import shutil
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from demo.phones import (
+    REPO,
+    DemoError,
+    PhoneProcess,
+    PhoneSpec,
+    Record,
+    make_phone_folder,
+    write_config,
+)
+from demo.rendezvous import DemoDirectory, RendezvousChoice, demo_directory
+from demo.sound import WAV_PATH, real_audio
+
+ALICE_CLIP = REPO / "assets" / "alice_arctic_a0007.wav"
+BOB_CLIP = REPO / "assets" / "bob_espeak.wav"
+DEFAULT_OUT = Path("out/demo")
+TALK_S = 6.0
+RING_S = 0.5  # let the ringing screen be seen before bob answers
+START_TIMEOUT_S = 60.0  # two Python processes importing the media stack on a busy box
+STEP_TIMEOUT_S = 10.0
+HANGUP_SHOWN_S = 1.0  # the hang-up screen stays this long before Select dismisses it
+TMUX_SESSION = "pysnac-demo"
+
+
+@dataclass
+class Direction:
+    """One way of the call: `talker` said `clip`, `listener` heard `recording`."""
+
+    talker: str
+    listener: str
+    frames_sent: int
+    frames_received: int
+    frames_concealed: int
+    frames_lost: int
+    frames_late: int
+    jitter_buffer_ms: float
+    mouth_to_ear_ms: float | None
+    pesq: float
+    correlation: float
+
+
+@dataclass
+class DemoResult:
+    ring_ms: float  # Select on alice -> bob's ringing screen (as the demo saw them)
+    answer_to_in_call_ms: dict[str, float]
+    answer_to_first_heard_ms: dict[str, float]  # from the call services' marks
+    sas: dict[str, str]
+    directions: list[Direction]
+    recordings: dict[str, Path]
+    cpu_percent: dict[str, float] = field(default_factory=dict)  # of one core, while talking
+    wakeups_per_s: dict[str, float] = field(default_factory=dict)  # thread wake-ups, talking
+    screens: dict[str, list[list[str]]] = field(default_factory=dict)
+    audio_path: str = WAV_PATH  # which sound devices the phones used
+    devices: dict[str, dict[str, int]] = field(default_factory=dict)  # AudioStats per phone
+
+    @property
+    def sas_match(self) -> bool:
+        values = set(self.sas.values())
+        return len(values) == 1 and "" not in values
+
+
+def format_screen(name: str, elapsed: float, lines: list[str]) -> str:
+    top, bottom = ([*lines, "", ""])[:2]
+    return f"{elapsed:7.2f} s  {name:<5} [{top:<16}] [{bottom:<16}]"
+
+
+def check_clip(path: Path) -> None:
+    """A clip that cannot be read is a one-line error before any phone starts."""
+    from demo.score import load_16k
+    from pysnac.errors import UsageError
+
+    if not path.is_file():
+        raise UsageError(f"--clip {path}: no such file")
+    from drivers.audio.base import AudioDeviceError
+
+    try:
+        samples = load_16k(path)
+    except AudioDeviceError as exc:
+        raise UsageError(f"--clip {path}: {exc.problem}") from exc
+    if len(samples) < 16000:
+        raise UsageError(f"--clip {path}: shorter than one second")
+
+
+def prepare(
+    root: Path, out: Path, clip: Path, directory: DemoDirectory | None = None, audio: str = "wav"
+) -> tuple[PhoneSpec, PhoneSpec]:
+    out.mkdir(parents=True, exist_ok=True)
+    alice = make_phone_folder(root, "alice")
+    bob = make_phone_folder(root, "bob")
+    for name in ("alice", "bob"):
+        (out / f"{name}_heard.wav").unlink(missing_ok=True)
+    options = directory.config_options if directory else lambda _spec: {}
+    write_config(
+        alice,
+        [bob],
+        audio=audio,
+        input_wav=clip.resolve(),
+        output_wav=(out / "alice_heard.wav").resolve(),
+        **options(alice),
+    )
+    write_config(
+        bob,
+        [alice],
+        audio=audio,
+        input_wav=BOB_CLIP,
+        output_wav=(out / "bob_heard.wav").resolve(),
+        **options(bob),
+    )
+    return alice, bob
+
+
+def run_demo(
+    clip: Path = ALICE_CLIP,
+    out: Path = DEFAULT_OUT,
+    talk_s: float = TALK_S,
+    echo: Callable[[str], None] = print,
+    rendezvous: RendezvousChoice | None = None,
+    real: bool = False,
+) -> DemoResult:
+    """`real`: the phones use PyAudio on virtual devices (demo/sound.py)."""
+    check_clip(clip)
+    start = time.monotonic()
+    printed: dict[str, list[str]] = {}
+    lock = threading.Lock()
+
+    def on_record(phone: PhoneProcess, at: float, record: Record) -> None:
+        if record.get("type") == "screen" and printed.get(phone.name) != record["lines"]:
+            with lock:
+                printed[phone.name] = record["lines"]
+                echo(format_screen(phone.name, at - start, record["lines"]))
+
+    with (
+        tempfile.TemporaryDirectory(prefix="pysnac-demo-") as tmp,
+        demo_directory(rendezvous, echo) as directory,
+        real_audio(real, echo) as sound,
+    ):
+        audio = "pyaudio" if sound else "wav"
+        alice_spec, bob_spec = prepare(Path(tmp), out, clip, directory, audio)
+        echo(f"alice on 127.0.0.1:{alice_spec.port}, bob on 127.0.0.1:{bob_spec.port}")
+        env = sound.env_for if sound else lambda _name: None
+        alice = PhoneProcess(alice_spec, on_record=on_record, extra_env=env("alice"))
+        bob = PhoneProcess(bob_spec, on_record=on_record, extra_env=env("bob"))
+        talk = (lambda: sound.talk({"alice": clip, "bob": BOB_CLIP}, out)) if sound else None
+        try:
+            directory.wait_online([alice, bob])  # both published: each can find the other
+            timeline = _script(alice, bob, talk_s, talk)
+        finally:
+            codes = {p.name: p.quit() for p in (alice, bob)}
+        failed = {name: code for name, code in codes.items() if code != 0}
+        if failed:
+            raise DemoError(f"phone processes exited with {failed}")
+        logs = {p.name: p.call_records() for p in (alice, bob)}
+        screens = {p.name: p.screens() for p in (alice, bob)}
+    result = _summarise(timeline, logs, screens, clip, out)
+    if sound:  # the recordings start with the players, not with the media: no offset known
+        result.audio_path = sound.path
+        for direction in result.directions:
+            direction.mouth_to_ear_ms = None
+    return result
+
+
+def _script(
+    alice: PhoneProcess,
+    bob: PhoneProcess,
+    talk_s: float,
+    talk: Callable[[], Callable[[], None]] | None = None,
+) -> dict[str, Any]:
+    """Press the buttons a person would; the monotonic times of what happened. `talk`
+    starts the people talking once both are in the call and returns how to stop them."""
+    pause = threading.Event()
+    alice.wait_ready(START_TIMEOUT_S)
+    bob.wait_ready(START_TIMEOUT_S)
+    alice.press("select")
+    alice.wait_state("contacts", STEP_TIMEOUT_S)
+    bob_mark = bob.mark
+    dialled = alice.press("select")
+    _, rang, _ = bob.wait_state("ringing", STEP_TIMEOUT_S, bob_mark)
+    pause.wait(RING_S)
+    answered = bob.press("select")
+    _, alice_in_call, _record = alice.wait_state("in_call", STEP_TIMEOUT_S)
+    _, bob_in_call, _ = bob.wait_state("in_call", STEP_TIMEOUT_S)
+    stop_talking = talk() if talk else None
+    cpu_start = {p.name: (time.monotonic(), p.cpu_seconds(), p.wakeups()) for p in (alice, bob)}
+    pause.wait(talk_s)
+    cpu, wakeups = {}, {}
+    for p in (alice, bob):
+        at, used, woken = cpu_start[p.name]
+        elapsed = time.monotonic() - at
+        cpu[p.name] = 100.0 * (p.cpu_seconds() - used) / elapsed
+        wakeups[p.name] = (p.wakeups() - woken) / elapsed
+    marks = {p.name: p.mark for p in (alice, bob)}
+    alice.press("select")
+    for phone in (alice, bob):
+        phone.wait_state("hangup", STEP_TIMEOUT_S, marks[phone.name])
+    if stop_talking is not None:
+        stop_talking()
+    pause.wait(HANGUP_SHOWN_S)
+    for phone in (alice, bob):  # dismiss the hang-up screen, as a person would
+        phone.press("select")
+        phone.wait_state("idle", STEP_TIMEOUT_S, marks[phone.name])
+    return {
+        "dialled": dialled,
+        "rang": rang,
+        "answered": answered,
+        "in_call": {"alice": alice_in_call, "bob": bob_in_call},
+        "cpu_percent": cpu,
+        "wakeups_per_s": wakeups,
+        "sas": {
+            p.name: next(
+                (r.get("sas") or "" for _, r in reversed(p.records) if r.get("state") == "in_call"),
+                "",
+            )
+            for p in (alice, bob)
+        },
+    }
+
+
+def _summarise(
+    timeline: dict[str, Any],
+    logs: dict[str, list[Record]],
+    screens: dict[str, list[list[str]]],
+    clip: Path,
+    out: Path,
+) -> DemoResult:
+    from demo.score import score_files
+
+    calls = {}
+    for name, records in logs.items():
+        if not records:
+            raise DemoError(f"{name} logged no call statistics")
+        calls[name] = records[-1]
+    said = {"alice": clip, "bob": BOB_CLIP}
+    directions = []
+    for talker, listener in (("alice", "bob"), ("bob", "alice")):
+        recording = out / f"{listener}_heard.wav"
+        heard = calls[listener]["media"]
+        score = score_files(said[talker], recording)
+        starts = (calls[talker]["marks"], calls[listener]["marks"])
+        mouth_to_ear = None
+        if "media_started" in starts[0] and "media_started" in starts[1]:
+            offset_ms = 1000.0 * (starts[1]["media_started"] - starts[0]["media_started"])
+            mouth_to_ear = score.lag_ms + offset_ms
+        directions.append(
+            Direction(
+                talker=talker,
+                listener=listener,
+                frames_sent=calls[talker]["media"]["frames_sent"],
+                frames_received=heard["received"],
+                frames_concealed=heard["concealed"],
+                frames_lost=heard["lost"],
+                frames_late=heard["late"],
+                jitter_buffer_ms=heard["current_delay_ms"],
+                mouth_to_ear_ms=mouth_to_ear,
+                pesq=score.mos,
+                correlation=score.correlation,
+            )
+        )
+    answered = timeline["answered"]
+    first_heard = {
+        name: 1000.0 * (call["marks"]["first_heard"] - answered)
+        for name, call in calls.items()
+        if call["marks"].get("first_heard") is not None
+    }
+    return DemoResult(
+        ring_ms=1000.0 * (timeline["rang"] - timeline["dialled"]),
+        answer_to_in_call_ms={n: 1000.0 * (t - answered) for n, t in timeline["in_call"].items()},
+        answer_to_first_heard_ms=first_heard,
+        sas={name: timeline["sas"].get(name) or calls[name].get("sas", "") for name in calls},
+        directions=directions,
+        recordings={name: out / f"{name}_heard.wav" for name in calls},
+        cpu_percent=timeline["cpu_percent"],
+        wakeups_per_s=timeline["wakeups_per_s"],
+        screens=screens,
+        devices={name: call.get("audio", {}) for name, call in calls.items()},
+    )
+
+
+def format_summary(result: DemoResult) -> str:
+    lines = [
+        "",
+        "Call summary (alice called bob on loopback UDP)",
+        f"  Select on alice -> ringing on bob:   {result.ring_ms:6.1f} ms",
+        "  answer -> in call:                   "
+        + ", ".join(f"{n} {v:.1f} ms" for n, v in result.answer_to_in_call_ms.items()),
+        "  answer -> first audio frame heard:   "
+        + ", ".join(f"{n} {v:.1f} ms" for n, v in result.answer_to_first_heard_ms.items()),
+        "  SAS:                                 "
+        + ", ".join(f"{n} {s}" for n, s in result.sas.items())
+        + ("  (match)" if result.sas_match else "  (MISMATCH: someone is in the middle)"),
+    ]
+    for d in result.directions:
+        m2e = "n/a" if d.mouth_to_ear_ms is None else f"{d.mouth_to_ear_ms:.0f} ms"
+        lines += [
+            f"  {d.talker} -> {d.listener}:",
+            f"    frames sent {d.frames_sent}, received {d.frames_received}, "
+            f"concealed {d.frames_concealed}, lost {d.frames_lost}, late {d.frames_late}",
+            f"    pipeline delay: jitter buffer {d.jitter_buffer_ms:.0f} ms; "
+            f"mouth-to-ear (from the recording) {m2e}",
+            f"    PESQ-WB of what {d.listener} heard vs what {d.talker} said: {d.pesq:.2f}"
+            f" (correlation {d.correlation:.2f})",
+        ]
+    lines.append(
+        "  CPU while talking (% of one core):   "
+        + ", ".join(
+            f"{n} {v:.1f} % ({result.wakeups_per_s.get(n, 0.0):.0f} thread wake-ups/s)"
+            for n, v in result.cpu_percent.items()
+        )
+    )
+    lines.append(
+        "  sound devices:                       "
+        + "; ".join(
+            f"{n} {d.get('input_overflows', 0)} input overflows, "
+            f"{d.get('output_underruns', 0)} output underruns"
+            for n, d in result.devices.items()
+        )
+    )
+    lines.append(f"  audio path: {result.audio_path}")
+    lines.append("  recordings: " + ", ".join(str(path) for path in result.recordings.values()))
+    return "\n".join(lines)
+
+
+def run_interactive(
+    clip: Path = ALICE_CLIP, out: Path = DEFAULT_OUT, keep: Path | None = None
+) -> int:
+    """Two terminal LCDs side by side in tmux; without tmux or a terminal, say how."""
+    check_clip(clip)
+    root = Path(tempfile.mkdtemp(prefix="pysnac-demo-"))  # kept: the phones outlive us
+    alice, bob = prepare(root, out, clip)
+    commands = [
+        f"PYSNAC_CALL_LOG={shlex.quote(str(spec.folder / 'calls.jsonl'))} "
+        f"{shlex.quote(sys.executable)} {shlex.quote(str(REPO / 'main.py'))} "
+        f"--config {shlex.quote(str(spec.folder / 'config.toml'))} run --lcd terminal"
+        for spec in (alice, bob)
+    ]
+    tmux = shutil.which("tmux")
+    if tmux is None or not sys.stdin.isatty():
+        why = "tmux is not installed" if tmux is None else "this is not a terminal"
+        print(f"{why}: run these two commands in two terminals side by side:")
+        for command in commands:
+            print(f"  {command}")
+        print("Arrows and Enter are the buttons; q quits. alice: Enter, Enter calls bob.")
+        return 0
+    subprocess.run([tmux, "kill-session", "-t", TMUX_SESSION], capture_output=True)
+    subprocess.run(
+        [tmux, "new-session", "-d", "-s", TMUX_SESSION, "-x", "160", "-y", "30", commands[0]],
+        check=True,
+    )
+    subprocess.run([tmux, "split-window", "-h", "-t", TMUX_SESSION, commands[1]], check=True)
+    result = subprocess.run([tmux, "attach", "-t", TMUX_SESSION])
+    print(f"recordings (if a call was made): {out}/alice_heard.wav, {out}/bob_heard.wav")
+    return result.returncode

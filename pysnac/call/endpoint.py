@@ -1,0 +1,328 @@
+"""One phone's call endpoint: every datagram in, every call's answers out. Pure.
+
+The endpoint owns the calls (`signalling.Call`) of one phone and routes each datagram to
+one of them: INVITEs by call id, everything else by the receiver's session index (a
+random 32-bit number each side picks per call, as WireGuard does). It keeps the invite
+replay defences (a cache of call ids, and per caller key the newest timestamp seen, as
+in the WireGuard whitepaper section 5.1), rate-limits the unauthenticated work an INVITE
+costs (a token bucket), answers BUSY when a call is already active, and counts every
+packet it drops by reason in `counters`. Exactly one call is "active": the one the state
+machine knows about; only its events reach the machine, and finished calls linger to
+answer retransmissions. Time comes in as `now` (monotonic seconds); `wall_offset_s`
+turns it into wall-clock time for invite timestamps.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import unicodedata
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+from pysnac.call import wire
+from pysnac.call.limits import (
+    CALL_ID_BYTES,
+    HANDSHAKE_BURST,
+    HANDSHAKES_PER_S,
+    INVITE_CACHE_S,
+    SESSION_INDEX_BYTES,
+)
+from pysnac.call.signalling import Address, Call, Dropped, Phase, Role
+from pysnac.call.wire import PacketType
+from pysnac.call_events import CallEvent, EventName, Failure, IncomingCall
+from pysnac.channel.call_handshake import (
+    PROTOCOL_VERSION,
+    CallHandshake,
+    CallSetup,
+    InviteReplayGuard,
+)
+from pysnac.channel.errors import ChannelError, HandshakeFailed
+from pysnac.channel.identity import Identity, fingerprint
+from pysnac.contacts import Contact
+
+log = logging.getLogger(__name__)
+
+MAX_PEER_NAME_CHARS = 15  # what the LCD's text entry allows
+
+
+@dataclass
+class Output:
+    """What the endpoint asks its runtime to do: send, post to the machine, play."""
+
+    datagrams: list[tuple[bytes, Address]] = field(default_factory=list)
+    events: list[CallEvent] = field(default_factory=list)
+    media: list[bytes] = field(default_factory=list)
+
+
+def clean_name(name: str) -> str:
+    """A caller-chosen name made safe for one LCD line: printable, short."""
+    kept = "".join(ch for ch in name if unicodedata.category(ch)[0] not in "CZ" or ch == " ")
+    return kept.strip()[:MAX_PEER_NAME_CHARS] or "?"
+
+
+class Endpoint:
+    """Routes datagrams to calls; the state machine's requests come in as methods."""
+
+    def __init__(
+        self,
+        identity: Identity,
+        *,
+        name: str,
+        codec: dict[str, int],
+        contacts: Callable[[], Iterable[Contact]],
+        wall_offset_s: float = 0.0,
+        random_bytes: Callable[[int], bytes] = os.urandom,
+    ) -> None:
+        self.identity = identity
+        self.name = name
+        self.codec = dict(codec)
+        self.contacts = contacts
+        self.wall_offset_s = wall_offset_s
+        self.random_bytes = random_bytes
+        self.counters: Counter[str] = Counter()
+        self.active: Call | None = None
+        self._calls: dict[int, Call] = {}  # by our session index
+        self._invites: dict[bytes, tuple[bytes, Call]] = {}  # call id -> (INVITE, callee call)
+        self._seen_call_ids: dict[bytes, float] = {}  # call id -> when to forget it
+        self._replay_guard = InviteReplayGuard()  # per caller key: fresh, increasing times
+        self._tokens = float(HANDSHAKE_BURST)
+        self._tokens_at: float | None = None
+        self._out = Output()
+
+    # ---- the state machine's requests -------------------------------------------------
+
+    def place_call(self, contact: Contact, now: float) -> None:
+        if self.active is not None:
+            self.hang_up(now)
+        if contact.address is None:
+            failure = Failure("No address", f"no address known for {contact.name}")
+            self._out.events.append(CallEvent(EventName.UNREACHABLE, failure))
+            return
+        call_id = self.random_bytes(CALL_ID_BYTES)
+        index = self._new_index()
+        handshake = CallHandshake.initiator(self.identity, call_id, contact.public_key)
+        noise = handshake.write_message(self._setup(now))
+        invite = wire.encode_invite(PROTOCOL_VERSION, call_id, index, noise)
+        call = Call.outgoing(
+            invite=invite,
+            now=now,
+            identity=self.identity,
+            call_id=call_id,
+            local_index=index,
+            peer_addr=contact.address,
+            peer_name=contact.name,
+            peer_key=contact.public_key,
+            handshake=handshake,
+        )
+        self._calls[index] = call
+        self.active = call
+        self._collect(call)
+
+    def answer_call(self, now: float) -> None:
+        call = self.active
+        if call is None or call.role is not Role.CALLEE or call.phase is not Phase.INCOMING:
+            return
+        if call.handshake is None:
+            return
+        noise = call.handshake.write_message(self._setup(now))
+        call.answer(noise, now)
+        self._collect(call)
+
+    def reject_call(self, now: float) -> None:
+        self._end_active(now, Call.reject)
+
+    def cancel_call(self, now: float) -> None:
+        self._end_active(now, Call.cancel)
+
+    def hang_up(self, now: float) -> None:
+        self._end_active(now, Call.hang_up)
+
+    def seal_media(self, payload: bytes, now: float) -> tuple[bytes, Address] | None:
+        """A sealed MEDIA datagram for the active call, or None when there is none."""
+        call = self.active
+        if call is None:
+            return None
+        datagram = call.seal_media(payload, now)
+        return None if datagram is None else (datagram, call.peer_addr)
+
+    # ---- the network ------------------------------------------------------------------
+
+    def receive(self, datagram: bytes, addr: Address, now: float) -> None:
+        """One datagram from `addr`. Never raises for bad input: it counts and drops."""
+        try:
+            packet = wire.parse(datagram)
+        except wire.MalformedPacket as exc:
+            self._drop("malformed", addr, str(exc))
+            return
+        try:
+            if isinstance(packet, wire.Invite):
+                self._on_invite(packet, datagram, addr, now)
+                return
+            call = self._calls.get(packet.receiver_index)
+            if call is None and isinstance(packet, wire.Signal) and packet.receiver_index == 0:
+                call = self._invites.get(packet.call_id, (b"", None))[1]  # an early CANCEL
+            if call is None:
+                raise Dropped("unknown_session")
+            try:
+                if isinstance(packet, wire.Signal):
+                    call.on_signal(packet, now)
+                elif isinstance(packet, wire.Accept):
+                    call.on_accept(packet, now)
+                elif isinstance(packet, wire.WrongKey):
+                    call.on_wrong_key(packet, now)
+                else:
+                    call.on_transport(packet, addr, now)
+            finally:
+                self._collect(call)
+        except Dropped as exc:
+            self._drop(exc.reason, addr, type(packet).__name__)
+
+    def _on_invite(self, invite: wire.Invite, datagram: bytes, addr: Address, now: float) -> None:
+        known = self._invites.get(invite.call_id)
+        if known is not None:
+            if known[0] != datagram:
+                raise Dropped("replayed_invite")
+            known[1].on_invite_repeat(now)  # the caller missed our answer
+            self._collect(known[1])
+            return
+        if invite.version != PROTOCOL_VERSION:
+            raise Dropped("bad_version")
+        if invite.call_id in self._seen_call_ids:
+            raise Dropped("replayed_invite")
+        if not self._take_token(now):
+            raise Dropped("rate_limited")
+        handshake = CallHandshake.responder(self.identity, invite.call_id, pattern="IK")
+        try:
+            setup = handshake.read_message(invite.noise)
+        except (ChannelError, ValueError) as exc:  # not for our key, or corrupt: say who we are
+            log.info("invite from %s:%s not readable: %s", *addr, exc)
+            self._send_wrong_key(invite, addr)
+            raise Dropped("bad_handshake") from exc
+        caller_key = handshake.peer_signing_public
+        if setup is None or caller_key is None:
+            raise Dropped("bad_handshake")
+        try:
+            self._replay_guard.check(setup, now + self.wall_offset_s)
+        except HandshakeFailed as exc:
+            raise Dropped("stale_invite") from exc
+        self._seen_call_ids[invite.call_id] = now + INVITE_CACHE_S
+        contact = self._contact_by_key(caller_key)
+        name = contact.name if contact else clean_name(setup.name)
+        changed = contact is None and self._contact_by_name(name) is not None
+        busy = self.active is not None
+        call = Call.incoming(
+            remote_index=invite.sender_index,
+            now=now,
+            identity=self.identity,
+            call_id=invite.call_id,
+            local_index=self._new_index(),
+            peer_addr=addr,
+            peer_name=name,
+            peer_key=caller_key,
+            handshake=handshake,
+            first_reply=PacketType.BUSY if busy else PacketType.REJECT if changed else None,
+        )
+        self._calls[call.local_index] = call
+        self._invites[invite.call_id] = (datagram, call)
+        if busy:
+            self.counters["busy"] += 1
+        elif changed:
+            detail = f"{name} called with key {fingerprint(caller_key)}, not the pinned one"
+            self._out.events.append(
+                CallEvent(EventName.KEY_CHANGED, Failure("Key changed", detail, peer=name))
+            )
+        else:
+            self.active = call
+            data = IncomingCall(name, caller_key, contact is not None, fingerprint(caller_key))
+            self._out.events.append(CallEvent(EventName.INCOMING_CALL, data))
+        self._collect(call)
+
+    def _send_wrong_key(self, invite: wire.Invite, addr: Address) -> None:
+        public = self.identity.signing_public
+        header = wire.wrong_key_header(invite.call_id, invite.sender_index, public)
+        signature = self.identity.sign(wire.WRONG_KEY_CONTEXT + header)
+        self._out.datagrams.append((header + signature, addr))
+
+    # ---- time -------------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        deadlines = [d for call in self._calls.values() if (d := call.next_deadline()) is not None]
+        return min(deadlines) if deadlines else None
+
+    def handle_timer(self, now: float) -> None:
+        for index, call in list(self._calls.items()):
+            call.handle_timer(now)
+            self._collect(call)
+            if call.expired(now):
+                del self._calls[index]
+                if self._invites.get(call.call_id, (b"", None))[1] is call:
+                    del self._invites[call.call_id]
+        for call_id, forget_at in list(self._seen_call_ids.items()):
+            if now >= forget_at:
+                del self._seen_call_ids[call_id]
+
+    # ---- output -----------------------------------------------------------------------
+
+    def take_output(self) -> Output:
+        out, self._out = self._out, Output()
+        return out
+
+    @property
+    def call_count(self) -> int:
+        """Calls still held, lingering ones included (for leak tests)."""
+        return len(self._calls)
+
+    # ---- helpers ----------------------------------------------------------------------
+
+    def _setup(self, now: float) -> CallSetup:
+        timestamp_ms = int((now + self.wall_offset_s) * 1000.0)
+        return CallSetup(self.name, self.identity.signing_public, timestamp_ms, self.codec)
+
+    def _end_active(self, now: float, how: Callable[[Call, float], None]) -> None:
+        call = self.active
+        if call is None:
+            return
+        self.active = None  # the machine has moved on; the call finishes quietly
+        how(call, now)
+        self._collect(call)
+
+    def _collect(self, call: Call) -> None:
+        for datagram in call.datagrams:
+            self._out.datagrams.append((datagram, call.peer_addr))
+        call.datagrams.clear()
+        if call is self.active:
+            self._out.events.extend(call.events)
+            self._out.media.extend(call.media)
+            if call.phase is Phase.CLOSED:
+                self.active = None
+        call.events.clear()
+        call.media.clear()
+
+    def _drop(self, reason: str, addr: Address, what: str) -> None:
+        self.counters[reason] += 1
+        log.debug("dropped %s from %s:%s: %s", what, addr[0], addr[1], reason)
+
+    def _take_token(self, now: float) -> bool:
+        if self._tokens_at is not None:
+            elapsed = max(0.0, now - self._tokens_at)
+            self._tokens = min(float(HANDSHAKE_BURST), self._tokens + elapsed * HANDSHAKES_PER_S)
+        self._tokens_at = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+    def _new_index(self) -> int:
+        while True:
+            index = int.from_bytes(self.random_bytes(SESSION_INDEX_BYTES), "little")
+            if index != 0 and index not in self._calls:
+                return index
+
+    def _contact_by_key(self, key: bytes) -> Contact | None:
+        return next((c for c in self.contacts() if c.public_key == key), None)
+
+    def _contact_by_name(self, name: str) -> Contact | None:
+        wanted = name.casefold()
+        return next((c for c in self.contacts() if c.name.casefold() == wanted), None)

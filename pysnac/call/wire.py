@@ -1,0 +1,245 @@
+"""The call wire format: every datagram a phone sends on its one UDP socket.
+
+A datagram starts with a one-byte packet type. Parsing is exact: each type has a fixed
+length or a fixed header plus a bounded tail, and anything else raises `MalformedPacket`
+(the endpoint counts and drops it). Parsing here never touches cryptography: signatures
+and AEAD tags are checked by the caller of `parse`, before any field is acted on.
+Integers are little-endian, as WireGuard's are. The layout is documented, byte by byte,
+in docs/architecture.md ("Wire format").
+
+    INVITE    type | version | call_id(8) | sender_index(4) | Noise IK message 1
+    RINGING,  type | call_id(8) | sender_index(4) | receiver_index(4) | Ed25519 signature(64)
+    BUSY, REJECT, CANCEL (same layout: "signed signals")
+    ACCEPT    type | call_id(8) | sender_index(4) | receiver_index(4) | Noise IK message 2
+    WRONG_KEY type | call_id(8) | receiver_index(4) | signer_public(32) | signature(64)
+    TRANSPORT type | receiver_index(4) | counter(8) | ChaCha20-Poly1305(content) + tag(16)
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass
+from enum import IntEnum
+
+from pysnac.call.limits import (
+    AEAD_TAG_BYTES,
+    CALL_ID_BYTES,
+    COUNTER_BYTES,
+    MAX_DATAGRAM_BYTES,
+    PUBLIC_KEY_BYTES,
+    SESSION_INDEX_BYTES,
+    SIGNATURE_BYTES,
+)
+from pysnac.errors import PysnacError
+
+# Domain separation for signed signals: a signature made here can never be mistaken for a
+# signature over a rendezvous record or any other message signed by the same identity.
+SIGNAL_CONTEXT = b"pysnac call signal v1\x00"
+WRONG_KEY_CONTEXT = b"pysnac wrong key v1\x00"
+
+# Noise IK message sizes (Noise rev. 34 section 7.5): message 1 is e(32), encrypted s
+# (32 + 16) and an encrypted payload (at least the 16-byte tag); message 2 is e(32) and an
+# encrypted payload.
+NOISE_IK_MSG1_MIN_BYTES = 32 + 32 + AEAD_TAG_BYTES + AEAD_TAG_BYTES
+NOISE_IK_MSG2_MIN_BYTES = 32 + AEAD_TAG_BYTES
+
+
+class MalformedPacket(PysnacError, ValueError):
+    """A datagram that is not one of ours: wrong type, length or field. Dropped, counted."""
+
+
+class PacketType(IntEnum):
+    INVITE = 0x01
+    RINGING = 0x02
+    BUSY = 0x03
+    REJECT = 0x04
+    CANCEL = 0x05
+    ACCEPT = 0x06
+    WRONG_KEY = 0x07
+    TRANSPORT = 0x10
+
+
+class Content(IntEnum):
+    """The first byte of a transport packet's plaintext."""
+
+    MEDIA = 0x01  # followed by a MediaSession payload
+    KEEPALIVE = 0x02
+    BYE = 0x03
+    BYE_ACK = 0x04
+
+
+SIGNED_SIGNALS = frozenset(
+    {PacketType.RINGING, PacketType.BUSY, PacketType.REJECT, PacketType.CANCEL}
+)
+
+_INVITE_HEADER = struct.Struct("<BB8sI")  # type, version, call_id, sender_index
+_SIGNAL_HEADER = struct.Struct("<B8sII")  # type, call_id, sender_index, receiver_index
+_WRONG_KEY_HEADER = struct.Struct("<B8sI32s")  # type, call_id, receiver_index, signer_public
+TRANSPORT_HEADER = struct.Struct("<BI")  # type, receiver_index
+TRANSPORT_HEADER_BYTES = TRANSPORT_HEADER.size
+SIGNAL_BYTES = _SIGNAL_HEADER.size + SIGNATURE_BYTES
+WRONG_KEY_BYTES = _WRONG_KEY_HEADER.size + SIGNATURE_BYTES
+TRANSPORT_MIN_BYTES = TRANSPORT_HEADER_BYTES + COUNTER_BYTES + 1 + AEAD_TAG_BYTES
+MAX_INDEX = 2 ** (8 * SESSION_INDEX_BYTES) - 1
+
+assert CALL_ID_BYTES == 8 and PUBLIC_KEY_BYTES == 32  # the struct formats above say so
+
+
+@dataclass(frozen=True)
+class Invite:
+    version: int
+    call_id: bytes
+    sender_index: int
+    noise: bytes
+
+
+@dataclass(frozen=True)
+class Signal:
+    """RINGING, BUSY, REJECT or CANCEL: `signed` is what `signature` covers."""
+
+    type: PacketType
+    call_id: bytes
+    sender_index: int
+    receiver_index: int
+    signature: bytes
+    signed: bytes
+
+
+@dataclass(frozen=True)
+class Accept:
+    call_id: bytes
+    sender_index: int
+    receiver_index: int
+    noise: bytes
+
+
+@dataclass(frozen=True)
+class WrongKey:
+    """ "Your invite was not for my key": signed by the key that did receive it."""
+
+    call_id: bytes
+    receiver_index: int
+    signer_public: bytes
+    signature: bytes
+    signed: bytes
+
+
+@dataclass(frozen=True)
+class Transport:
+    """Still sealed: `packet` goes whole to PacketOpener.open(packet, TRANSPORT_HEADER_BYTES)."""
+
+    receiver_index: int
+    packet: bytes
+
+
+Packet = Invite | Signal | Accept | WrongKey | Transport
+
+
+def parse(datagram: bytes) -> Packet:
+    """Split a datagram into its fields, checking type and exact length only."""
+    if not datagram:
+        raise MalformedPacket("empty datagram")
+    if len(datagram) > MAX_DATAGRAM_BYTES:
+        raise MalformedPacket(f"{len(datagram)} bytes is over {MAX_DATAGRAM_BYTES}")
+    try:
+        kind = PacketType(datagram[0])
+    except ValueError:
+        raise MalformedPacket(f"unknown packet type 0x{datagram[0]:02x}") from None
+    if kind is PacketType.INVITE:
+        return _parse_invite(datagram)
+    if kind in SIGNED_SIGNALS:
+        return _parse_signal(kind, datagram)
+    if kind is PacketType.ACCEPT:
+        return _parse_accept(datagram)
+    if kind is PacketType.WRONG_KEY:
+        return _parse_wrong_key(datagram)
+    return _parse_transport(datagram)
+
+
+def _parse_invite(datagram: bytes) -> Invite:
+    if len(datagram) < _INVITE_HEADER.size + NOISE_IK_MSG1_MIN_BYTES:
+        raise MalformedPacket(f"INVITE of {len(datagram)} bytes is too short")
+    _, version, call_id, sender = _INVITE_HEADER.unpack_from(datagram)
+    return Invite(version, call_id, sender, datagram[_INVITE_HEADER.size :])
+
+
+def _parse_signal(kind: PacketType, datagram: bytes) -> Signal:
+    if len(datagram) != SIGNAL_BYTES:
+        raise MalformedPacket(f"{kind.name} is {SIGNAL_BYTES} bytes, not {len(datagram)}")
+    _, call_id, sender, receiver = _SIGNAL_HEADER.unpack_from(datagram)
+    header = datagram[: _SIGNAL_HEADER.size]
+    return Signal(kind, call_id, sender, receiver, datagram[_SIGNAL_HEADER.size :], header)
+
+
+def _parse_accept(datagram: bytes) -> Accept:
+    if len(datagram) < _SIGNAL_HEADER.size + NOISE_IK_MSG2_MIN_BYTES:
+        raise MalformedPacket(f"ACCEPT of {len(datagram)} bytes is too short")
+    _, call_id, sender, receiver = _SIGNAL_HEADER.unpack_from(datagram)
+    return Accept(call_id, sender, receiver, datagram[_SIGNAL_HEADER.size :])
+
+
+def _parse_wrong_key(datagram: bytes) -> WrongKey:
+    if len(datagram) != WRONG_KEY_BYTES:
+        raise MalformedPacket(f"WRONG_KEY is {WRONG_KEY_BYTES} bytes, not {len(datagram)}")
+    _, call_id, receiver, signer = _WRONG_KEY_HEADER.unpack_from(datagram)
+    header = datagram[: _WRONG_KEY_HEADER.size]
+    return WrongKey(call_id, receiver, signer, datagram[_WRONG_KEY_HEADER.size :], header)
+
+
+def _parse_transport(datagram: bytes) -> Transport:
+    if len(datagram) < TRANSPORT_MIN_BYTES:
+        raise MalformedPacket(f"TRANSPORT of {len(datagram)} bytes is too short")
+    _, receiver = TRANSPORT_HEADER.unpack_from(datagram)
+    return Transport(receiver, datagram)
+
+
+def encode_invite(version: int, call_id: bytes, sender_index: int, noise: bytes) -> bytes:
+    return _INVITE_HEADER.pack(PacketType.INVITE, version, call_id, sender_index) + noise
+
+
+def signal_header(
+    kind: PacketType, call_id: bytes, sender_index: int, receiver_index: int
+) -> bytes:
+    """The part of a signed signal the signature covers (after SIGNAL_CONTEXT)."""
+    if kind not in SIGNED_SIGNALS:
+        raise ValueError(f"{kind.name} is not a signed signal")
+    return _SIGNAL_HEADER.pack(kind, call_id, sender_index, receiver_index)
+
+
+def encode_signal(header: bytes, signature: bytes) -> bytes:
+    if len(signature) != SIGNATURE_BYTES:
+        raise ValueError("an Ed25519 signature is 64 bytes")
+    return header + signature
+
+
+def encode_accept(call_id: bytes, sender_index: int, receiver_index: int, noise: bytes) -> bytes:
+    return _SIGNAL_HEADER.pack(PacketType.ACCEPT, call_id, sender_index, receiver_index) + noise
+
+
+def wrong_key_header(call_id: bytes, receiver_index: int, signer_public: bytes) -> bytes:
+    return _WRONG_KEY_HEADER.pack(PacketType.WRONG_KEY, call_id, receiver_index, signer_public)
+
+
+def transport_header(receiver_index: int) -> bytes:
+    return TRANSPORT_HEADER.pack(PacketType.TRANSPORT, receiver_index)
+
+
+def parse_content(plaintext: bytes) -> tuple[Content, bytes]:
+    """An authenticated transport plaintext: (content kind, media payload or b"")."""
+    if not plaintext:
+        raise MalformedPacket("empty transport plaintext")
+    try:
+        kind = Content(plaintext[0])
+    except ValueError:
+        raise MalformedPacket(f"unknown content type 0x{plaintext[0]:02x}") from None
+    body = plaintext[1:]
+    if kind is Content.MEDIA:
+        if not body:
+            raise MalformedPacket("MEDIA with no payload")
+    elif body:
+        raise MalformedPacket(f"{kind.name} carries {len(body)} unexpected bytes")
+    return kind, body
+
+
+def encode_content(kind: Content, body: bytes = b"") -> bytes:
+    return bytes([kind]) + body

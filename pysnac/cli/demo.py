@@ -1,0 +1,88 @@
+"""`main.py demo`: a real call between two phone processes on this machine (alice calls bob).
+
+Prints each LCD screen as it changes, then the call summary (set-up time, frames per
+direction, delays, both SAS, PESQ of what each side heard). See demo/run.py.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--clip", type=Path, metavar="WAV", help="alice's microphone (default: a bundled clip)"
+    )
+    parser.add_argument(
+        "--out",
+        type=Path,
+        default=Path("out/demo"),
+        metavar="DIR",
+        help="where alice_heard.wav and bob_heard.wav go (default out/demo)",
+    )
+    parser.add_argument(
+        "--interactive",
+        action="store_true",
+        help="open the two terminal LCDs side by side (tmux) for a person to press buttons",
+    )
+    parser.add_argument(
+        "--talk-s", type=float, default=6.0, metavar="S", help="how long they talk (default 6)"
+    )
+    parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument(
+        "--real-audio",
+        action="store_true",
+        help="the phones use PyAudio on virtual sound devices (a private PulseAudio is "
+        "started if no sound server runs, and removed afterwards)",
+    )
+    parser.add_argument(
+        "--rendezvous",
+        choices=("static", "lan", "firebase"),
+        default="static",
+        help="how the phones find each other (default static; lan runs in a private "
+        "network namespace, needs root; firebase without --firebase-config uses the "
+        "protocol test server from tests/)",
+    )
+    parser.add_argument("--firebase-url", metavar="URL", help="your database URL (firebase)")
+    parser.add_argument(
+        "--firebase-config", type=Path, metavar="FILE", help="your project's JSON (firebase)"
+    )
+
+
+def main(args: argparse.Namespace) -> int:
+    from demo.rendezvous import (
+        RendezvousChoice,
+        in_private_netns,
+        rerun_in_private_netns,
+    )
+    from demo.run import ALICE_CLIP, format_summary, run_demo, run_interactive
+    from pysnac.errors import UsageError
+
+    clip = args.clip or ALICE_CLIP
+    if args.talk_s <= 0 or args.talk_s > 600:
+        raise UsageError("--talk-s must be between 0 and 600 seconds")
+    choice = RendezvousChoice(args.rendezvous, args.firebase_url, args.firebase_config)
+    choice.check()
+    if args.interactive:
+        if choice.kind != "static":
+            raise UsageError("--interactive runs with static addresses only")
+        if args.real_audio:
+            raise UsageError("--interactive plays the WAV clips; drop --real-audio")
+        return run_interactive(clip, args.out)
+    if choice.kind == "lan" and not in_private_netns():
+        return rerun_in_private_netns(sys.argv[1:])  # mDNS never on the host's network
+    echo = (lambda _line: None) if args.json else print
+    result = run_demo(
+        clip, args.out, args.talk_s, echo=echo, rendezvous=choice, real=args.real_audio
+    )
+    if args.json:
+        data = asdict(result)
+        data.pop("screens")
+        print(json.dumps(data, default=str, indent=2))
+    else:
+        print(format_summary(result))
+    return 0 if result.sas_match else 1

@@ -1,0 +1,41 @@
+"""`main.py run` (the default command): run the phone appliance from the config.
+
+Without `--config`, the per-user default path is used (`$PYSNAC_CONFIG` or
+~/.config/pysnac/config.toml); on first run a commented default config is written there,
+with a new identity key beside it, and the paths are printed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+LCD_CHOICES = ("plate", "terminal", "headless", "stdio")
+
+
+def configure(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--lcd",
+        choices=LCD_CHOICES,
+        help="LCD driver, overriding the config (stdio: JSON screens out, button names in)",
+    )
+
+
+def load_config_from_args(args: argparse.Namespace):  # -> Config
+    """The config `--config` names (must exist), else the default path (created if new)."""
+    from pysnac.config import default_config_path, load_config, load_or_create
+
+    explicit = getattr(args, "config", None)
+    if explicit:
+        return load_config(Path(explicit))
+    config, created = load_or_create(default_config_path())
+    if created:
+        print(f"pysnac: wrote a default config to {config.path}; edit it", file=sys.stderr)
+    return config
+
+
+def main(args: argparse.Namespace) -> int:
+    from pysnac.runtime.app import run_appliance
+
+    return run_appliance(load_config_from_args(args), args.lcd)

@@ -1,0 +1,343 @@
+"""The appliance's TOML config: schema, validation, the commented default, the default path.
+
+`load_config(path)` parses the file into frozen dataclasses, checking every key and type
+(unknown keys too: a typo must not be silently ignored); any problem raises `ConfigError`
+naming the file and the key (exit status 2, one line, no traceback). Relative paths are
+relative to the config's folder. `load_or_create(path)` writes `DEFAULT_CONFIG_TEXT`
+first when the file does not exist yet. See docs/appliance.md for the reference.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from pysnac.contacts import BadPublicKey, Contact, decode_public_key
+from pysnac.errors import ConfigError
+from pysnac.history import atomic_write_text
+from pysnac.limits import NAME_MAX_CHARS
+from pysnac.phonebook import PhonebookError, check_name, parse_address
+
+CONFIG_ENV = "PYSNAC_CONFIG"
+DEFAULT_CONFIG_PATH = Path("~/.config/pysnac/config.toml")
+AUDIO_DRIVERS = ("pyaudio", "wav", "silence")
+LCD_DRIVERS = ("plate", "terminal", "headless", "stdio")
+RENDEZVOUS_BACKENDS = ("lan", "static", "firebase")
+FRAME_MS_CHOICES = (10, 20, 40, 60)
+BITRATE_MIN_BPS = 6000  # Opus's range, RFC 6716 section 2.1.1
+BITRATE_MAX_BPS = 510000
+PORT_MAX = 65535
+
+DEFAULT_CONFIG_TEXT = """\
+# PySNAC appliance config (TOML). Written on first run; edit it and restart.
+# Relative paths are relative to this file's folder.
+
+[device]
+name = "pysnac"                # shown to peers and on the LCD; up to 15 characters
+key_file = "identity.key"      # this device's private identity key (created, mode 0600)
+
+[network]
+bind = "0.0.0.0"               # address the UDP socket binds
+udp_port = 47000               # calls arrive on this UDP port
+
+[audio]
+driver = "pyaudio"             # pyaudio | wav | silence
+input_device = "default"       # a PyAudio device name or index (`main.py devices`)
+output_device = "default"
+input_wav = ""                 # wav driver: the microphone file
+output_wav = ""                # wav driver: where the speaker is recorded
+
+[codec]
+bitrate = 24000                # Opus bit/s
+frame_ms = 20                  # 10, 20, 40 or 60
+fec = true                     # Opus in-band forward error correction
+dtx = false                    # discontinuous transmission (silence sends almost nothing)
+
+[lcd]
+driver = "plate"               # plate (Adafruit RGB plate) | terminal | headless | stdio
+
+[rendezvous]
+backends = ["lan"]             # any of "lan", "static", "firebase", tried in order
+firebase_config = ""           # path to your Firebase project's JSON (firebase backend)
+
+# One table per pinned contact; `main.py whoami` on the other phone prints its key.
+# [[contacts]]
+# name = "bob"
+# public_key = "base64 Ed25519 public key, 44 characters"
+# address = "192.168.1.20:47000"   # optional: without it the rendezvous finds the phone
+"""
+
+
+@dataclass(frozen=True)
+class DeviceConfig:
+    name: str
+    key_file: Path
+
+
+@dataclass(frozen=True)
+class NetworkConfig:
+    bind: str
+    udp_port: int
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    driver: str
+    input_device: str | int
+    output_device: str | int
+    input_wav: Path | None
+    output_wav: Path | None
+
+
+@dataclass(frozen=True)
+class CodecConfig:
+    bitrate: int
+    frame_ms: int
+    fec: bool
+    dtx: bool
+
+
+@dataclass(frozen=True)
+class LcdConfig:
+    driver: str
+
+
+@dataclass(frozen=True)
+class RendezvousConfig:
+    backends: tuple[str, ...]
+    firebase_config: Path | None
+
+
+@dataclass(frozen=True)
+class Config:
+    path: Path
+    device: DeviceConfig
+    network: NetworkConfig
+    audio: AudioConfig
+    codec: CodecConfig
+    lcd: LcdConfig
+    rendezvous: RendezvousConfig
+    contacts: list[Contact]
+
+    @property
+    def folder(self) -> Path:
+        return self.path.parent
+
+
+def default_config_path() -> Path:
+    """`$PYSNAC_CONFIG`, else ~/.config/pysnac/config.toml."""
+    return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH).expanduser()
+
+
+_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", list: "an array"}
+
+
+class _Table:
+    """One TOML table being read: typed getters that name the key in every error."""
+
+    def __init__(self, path: Path, name: str, data: Any, known: set[str]) -> None:
+        if not isinstance(data, dict):
+            raise ConfigError(path, name, "must be a table")
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(path, f"{name}.{unknown[0]}", "unknown key")
+        self.path, self.name, self.data = path, name, data
+
+    def get(self, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
+        value = self.data.get(key, default)
+        if isinstance(value, bool) and kind in (int, (str, int)):
+            self.fail(key, "must not be true/false")
+        if not isinstance(value, kind):
+            kinds = kind if isinstance(kind, tuple) else (kind,)
+            self.fail(key, "must be " + " or ".join(_TYPE_NAMES[k] for k in kinds))
+        return value
+
+    def choice(self, key: str, choices: tuple, default: Any) -> Any:
+        value = self.get(key, type(default), default)
+        if value not in choices:
+            self.fail(key, f"{value!r} is not one of {', '.join(map(str, choices))}")
+        return value
+
+    def path_or_none(self, key: str) -> Path | None:
+        text = self.get(key, str, "")
+        return (self.path.parent / Path(text).expanduser()).resolve() if text else None
+
+    def fail(self, key: str, problem: str) -> None:
+        raise ConfigError(self.path, f"{self.name}.{key}", problem)
+
+
+def _device(path: Path, data: Any) -> DeviceConfig:
+    table = _Table(path, "device", data, {"name", "key_file"})
+    name = table.get("name", str, "pysnac")
+    try:
+        check_name(name)
+    except PhonebookError as exc:
+        table.fail("name", str(exc))
+    key_file = table.path_or_none("key_file") or (path.parent / "identity.key").resolve()
+    return DeviceConfig(name=name, key_file=key_file)
+
+
+def _network(path: Path, data: Any) -> NetworkConfig:
+    table = _Table(path, "network", data, {"bind", "udp_port"})
+    port = table.get("udp_port", int, 47000)
+    if not 0 <= port <= PORT_MAX:
+        table.fail("udp_port", f"{port} is not a UDP port (0..{PORT_MAX})")
+    return NetworkConfig(bind=table.get("bind", str, "0.0.0.0"), udp_port=port)
+
+
+def _audio(path: Path, data: Any) -> AudioConfig:
+    keys = {"driver", "input_device", "output_device", "input_wav", "output_wav"}
+    table = _Table(path, "audio", data, keys)
+    devices = {}
+    for key in ("input_device", "output_device"):
+        value = table.get(key, (str, int), "default")
+        if isinstance(value, int) and value < 0:
+            table.fail(key, "a device index is 0 or more")
+        devices[key] = value
+    audio = AudioConfig(
+        driver=table.choice("driver", AUDIO_DRIVERS, "pyaudio"),
+        input_wav=table.path_or_none("input_wav"),
+        output_wav=table.path_or_none("output_wav"),
+        **devices,
+    )
+    if audio.driver == "wav" and audio.input_wav is None:
+        table.fail("input_wav", "the wav driver needs a microphone file")
+    return audio
+
+
+def _codec(path: Path, data: Any) -> CodecConfig:
+    table = _Table(path, "codec", data, {"bitrate", "frame_ms", "fec", "dtx"})
+    bitrate = table.get("bitrate", int, 24000)
+    if not BITRATE_MIN_BPS <= bitrate <= BITRATE_MAX_BPS:
+        table.fail("bitrate", f"{bitrate} is outside Opus's {BITRATE_MIN_BPS}..{BITRATE_MAX_BPS}")
+    return CodecConfig(
+        bitrate=bitrate,
+        frame_ms=table.choice("frame_ms", FRAME_MS_CHOICES, 20),
+        fec=table.get("fec", bool, True),
+        dtx=table.get("dtx", bool, False),
+    )
+
+
+def _rendezvous(path: Path, data: Any) -> RendezvousConfig:
+    table = _Table(path, "rendezvous", data, {"backends", "firebase_config"})
+    backends = table.get("backends", list, ["lan"])
+    for backend in backends:
+        if backend not in RENDEZVOUS_BACKENDS:
+            table.fail("backends", f"{backend!r} is not one of {', '.join(RENDEZVOUS_BACKENDS)}")
+    if len(set(backends)) != len(backends):
+        table.fail("backends", "lists a backend twice")
+    firebase = table.path_or_none("firebase_config")
+    if "firebase" in backends and firebase is None:
+        table.fail("firebase_config", "the firebase backend needs your project's JSON file")
+    return RendezvousConfig(backends=tuple(backends), firebase_config=firebase)
+
+
+def _contacts(path: Path, data: Any) -> list[Contact]:
+    if not isinstance(data, list):
+        raise ConfigError(path, "contacts", "must be an array of tables ([[contacts]])")
+    contacts: list[Contact] = []
+    for index, item in enumerate(data):
+        table = _Table(path, f"contacts[{index}]", item, {"name", "public_key", "address"})
+        name = table.get("name", str, "")
+        try:
+            check_name(name)
+        except PhonebookError as exc:
+            table.fail("name", str(exc))
+        try:
+            key = decode_public_key(table.get("public_key", str, ""))
+        except BadPublicKey as exc:
+            table.fail("public_key", str(exc))
+        address_text = table.get("address", str, "")
+        try:
+            address = parse_address(address_text) if address_text else None
+        except ValueError as exc:
+            table.fail("address", str(exc))
+        for other in contacts:
+            if other.name == name:
+                table.fail("name", f"{name!r} is used by another contact")
+            if other.public_key == key:
+                table.fail("public_key", f"the same key as {other.name!r}")
+        contacts.append(Contact(name=name, public_key=key, address=address))
+    return contacts
+
+
+TOP_LEVEL_KEYS = {"device", "network", "audio", "codec", "lcd", "rendezvous", "contacts"}
+
+
+def parse_config(path: Path, text: str) -> Config:
+    """Parse and validate config text read from `path` (used for relative paths, errors)."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(path, None, f"not valid TOML: {exc}") from exc
+    unknown = sorted(set(data) - TOP_LEVEL_KEYS)
+    if unknown:
+        raise ConfigError(path, unknown[0], "unknown key")
+    lcd = _Table(path, "lcd", data.get("lcd", {}), {"driver"})
+    return Config(
+        path=path,
+        device=_device(path, data.get("device", {})),
+        network=_network(path, data.get("network", {})),
+        audio=_audio(path, data.get("audio", {})),
+        codec=_codec(path, data.get("codec", {})),
+        lcd=LcdConfig(driver=lcd.choice("driver", LCD_DRIVERS, "plate")),
+        rendezvous=_rendezvous(path, data.get("rendezvous", {})),
+        contacts=_contacts(path, data.get("contacts", [])),
+    )
+
+
+def load_config(path: Path) -> Config:
+    """Read and validate `path`; ConfigError (naming file and key) on any problem."""
+    path = Path(path).expanduser().absolute()
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise ConfigError(path, None, "no such file") from exc
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(path, None, f"cannot read: {exc}") from exc
+    return parse_config(path, text)
+
+
+def write_default_config(path: Path) -> None:
+    """Create `path` with the commented default config (its folder too)."""
+    atomic_write_text(Path(path).expanduser(), DEFAULT_CONFIG_TEXT)
+
+
+def load_or_create(path: Path) -> tuple[Config, bool]:
+    """Load `path`, first writing the default config if it does not exist; (config, created)."""
+    path = Path(path).expanduser().absolute()
+    created = not path.exists()
+    if created:
+        try:
+            write_default_config(path)
+        except OSError as exc:
+            raise ConfigError(path, None, f"cannot create the default config: {exc}") from exc
+    return load_config(path), created
+
+
+_DEVICE_NAME_LINE = re.compile(r'^(\s*name\s*=\s*)"(?:[^"\\]|\\.)*"', re.MULTILINE)
+
+
+def save_device_name(path: Path, name: str) -> None:
+    """Rewrite `[device] name` in place (keeping comments), then re-validate the file."""
+    check_name(name)
+    if len(name) > NAME_MAX_CHARS:
+        raise ConfigError(path, "device.name", "too long")
+    text = Path(path).read_text(encoding="utf-8")
+    start = text.find("[device]")
+    end = text.find("\n[", start + 1) if start >= 0 else -1
+    if start < 0:
+        raise ConfigError(path, "device", "no [device] table to update")
+    section = text[start : end if end >= 0 else len(text)]
+    quoted = json.dumps(name, ensure_ascii=False)
+    new_section, count = _DEVICE_NAME_LINE.subn(lambda m: m.group(1) + quoted, section, count=1)
+    if count == 0:
+        new_section = section.replace("[device]", f"[device]\nname = {quoted}", 1)
+    new_text = text[:start] + new_section + text[start + len(section) :]
+    parse_config(Path(path), new_text)  # never write a config that would not load
+    atomic_write_text(Path(path), new_text)

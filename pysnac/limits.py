@@ -1,0 +1,19 @@
+"""Limits of the appliance's user interface, each with its unit in the name.
+
+Per-state timeouts live with the state table in `pysnac_fsm.table`; these are the
+limits shared by the model, the screens, the config and the drivers.
+"""
+
+from __future__ import annotations
+
+NAME_MAX_CHARS = 15  # device and contact names: fit one LCD line with a marker
+REASON_MAX_CHARS = 16  # a hang-up reason is one LCD line
+HISTORY_MAX_CALLS = 10  # recent calls kept across restarts
+VOLUME_MIN = 0
+VOLUME_MAX = 10
+VOLUME_DEFAULT = 7
+MENU_ITEMS = ("Contacts", "Recent calls", "This device")
+# The text-entry alphabet, in the order Up steps through it (space first: erase a char).
+TEXT_ENTRY_ALPHABET = " abcdefghijklmnopqrstuvwxyz0123456789-_.ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+BUTTON_POLL_HZ = 30  # plate buttons: one I2C read per button per poll
+BUTTON_DEBOUNCE_S = 0.04  # a level must hold this long to count as a press or release

@@ -1,0 +1,241 @@
+"""One call's media: capture PCM -> media payloads, and media payloads -> playout PCM.
+
+`MediaSession` joins the encoder, the redundancy policy, the frame format, the receiver's
+loss measurement and the jitter buffer. It is pure (no threads, no clock: `now` comes in)
+and not thread-safe: the call layer holds one lock around it. Each call is O(1).
+
+Loss measurement: a LOSS_WINDOW_PACKETS-bit mask over the latest sequence numbers (the
+RFC 6479 window shape); the fraction of zero bits is the loss we report to the far sender
+in every frame. Packets the jitter buffer found late are cleared from the mask, since for
+the listener a late packet is a lost one and redundancy repairs both.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass
+
+from pysnac.media import frames, limits
+from pysnac.media.codec import CodecParams, OpusDecoder, OpusEncoder
+from pysnac.media.frames import MalformedFrame, MediaFrame
+from pysnac.media.jitter import JitterBuffer, Put, Recovery
+from pysnac.media.redundancy import RedundancyPolicy
+
+__all__ = ["MalformedFrame", "MediaSession", "MediaStats", "Recovery"]
+
+_WINDOW_MASK = (1 << limits.LOSS_WINDOW_PACKETS) - 1
+_DTX_MAX_PACKET_BYTES = 2  # libopus DTX: packets of 1-2 bytes need not be sent
+
+
+@dataclass(frozen=True)
+class MediaStats:
+    received: int
+    lost: int
+    late: int
+    duplicates: int
+    concealed: int
+    fec_recovered: int
+    redundancy_recovered: int
+    current_delay_ms: float
+    target_delay_ms: float
+    frames_sent: int
+    bytes_sent: int
+    loss_percent_local: float
+    loss_percent_remote: float
+    malformed: int = 0
+    dropped_quiet: int = 0
+    stretched_quiet: int = 0
+    redundant_frames_sending: int = 0
+    fec_hint_percent: int = 0
+
+
+def _unwrap(value: int, last: int, modulo: int) -> int:
+    """The unwrapped value nearest `last` whose residue is `value` (RFC 3550 A.1 idea)."""
+    delta = (value - last) % modulo
+    if delta >= modulo // 2:
+        delta -= modulo
+    return last + delta
+
+
+class MediaSession:
+    def __init__(self, params: CodecParams | None = None, recovery: Recovery = Recovery.OURS):
+        self.params = params = params or CodecParams()
+        self.recovery = Recovery(recovery)
+        fec = params.fec and self.recovery in (Recovery.FEC, Recovery.OURS)
+        self._encoder = OpusEncoder(params)
+        self._policy = RedundancyPolicy(redundancy=self.recovery is Recovery.OURS, fec=fec)
+        self._jb = JitterBuffer(params, OpusDecoder(params), self.recovery)
+        self._n = params.frame_samples
+        # sending
+        self._index = 0
+        self._seq = 0
+        self._history: deque[tuple[int, bytes]] = deque(maxlen=limits.MAX_REDUNDANT_BACK_FRAMES)
+        self._frames_sent = 0
+        self._bytes_sent = 0
+        self._protection_level = 0
+        # receiving
+        self._top_seq: int | None = None
+        self._first_seq = 0
+        self._mask = 0  # seqs received (in time or not)
+        self._late_mask = 0  # seqs that came after their frame was played
+        self._unique = 0
+        self._last_ts = 0
+        self._remote_loss = 0.0
+        self._remote_burst = 0.0
+        self._malformed = 0
+        self._duplicates = 0
+        self._late_outside_window = 0
+
+    # -- sending --------------------------------------------------------------------------
+    def outgoing(self, pcm: bytes, now: float) -> bytes | None:
+        """Encode one captured frame; the payload to encrypt and send, or None (DTX)."""
+        protection = self._policy.update(self._remote_loss, now, self._remote_burst)
+        self._protection_level = len(protection.offsets)
+        self._encoder.set_loss_hint(protection.fec_hint_percent)
+        opus = self._encoder.encode(pcm)
+        index = self._index
+        self._index += 1
+        if self.params.dtx and len(opus) <= _DTX_MAX_PACKET_BYTES:
+            self._history.clear()  # no redundancy across a gap
+            return None
+        redundant = tuple(
+            (index - old_index, old_opus)
+            for old_index, old_opus in self._history
+            if index - old_index in protection.offsets
+        )
+        self._history.append((index, opus))
+        frame = MediaFrame(
+            seq=self._seq,
+            timestamp=index * self._n,
+            loss_report=round(self.loss_fraction_local * limits.LOSS_REPORT_SCALE),
+            opus=opus,
+            redundant=redundant,
+            burst_report=min(255, round(self.mean_burst_local * limits.BURST_REPORT_SCALE)),
+        )
+        self._seq += 1
+        payload = frame.encode()
+        self._frames_sent += 1
+        self._bytes_sent += len(payload)
+        return payload
+
+    # -- receiving ------------------------------------------------------------------------
+    def incoming(self, payload: bytes, now: float) -> None:
+        """A decrypted media payload arrived. Malformed: raise MalformedFrame, change nothing."""
+        try:
+            frame = frames.parse(payload)
+            if frame.timestamp % self._n:
+                raise MalformedFrame(f"timestamp {frame.timestamp} is not on a frame boundary")
+        except MalformedFrame:
+            self._malformed += 1
+            raise
+        bit = self._mark_seq(frame.seq)
+        if bit is None:
+            return
+        if self._top_seq is not None and self._unique == 1:
+            self._last_ts = frame.timestamp
+        ts = _unwrap(frame.timestamp, self._last_ts, limits.TIMESTAMP_MODULO)
+        self._last_ts = max(self._last_ts, ts)
+        self._remote_loss = frame.loss_report / limits.LOSS_REPORT_SCALE
+        self._remote_burst = frame.burst_report / limits.BURST_REPORT_SCALE
+        result = self._jb.put(ts // self._n, frame.opus, frame.redundant, now)
+        if result is Put.LATE:
+            self._late_mask |= bit  # late is lost for the listener: report it
+        elif result is Put.DUPLICATE:
+            self._duplicates += 1
+        if self.recovery is Recovery.OURS or self.recovery is Recovery.FEC:
+            expected = self._expected_mask()
+            lossy = (self._mask & ~self._late_mask) != expected
+            deepest = max((back for back, _ in frame.redundant), default=1)
+            self._jb.lookahead_frames = deepest if lossy else 0
+            self._jb.expect_loss = self._mask != expected  # the network drops packets
+
+    def _mark_seq(self, seq: int) -> int | None:
+        """Record a sequence number; its bit in the mask, or None for a duplicate/too old."""
+        if self._top_seq is None:
+            self._top_seq = self._first_seq = seq
+            self._mask = 1
+            self._late_mask = 0
+            self._unique = 1
+            return 1
+        top = _unwrap(seq, self._top_seq, limits.SEQ_MODULO)
+        shift = top - self._top_seq
+        if shift > 0:
+            self._mask = ((self._mask << shift) | 1) & _WINDOW_MASK
+            self._late_mask = (self._late_mask << shift) & _WINDOW_MASK
+            self._top_seq = top
+            self._unique += 1
+            return 1
+        if -shift >= limits.LOSS_WINDOW_PACKETS:
+            self._late_outside_window += 1
+            return None
+        bit = 1 << -shift
+        if self._mask & bit:
+            self._duplicates += 1
+            return None
+        self._mask |= bit
+        self._unique += 1
+        return bit
+
+    def _expected_mask(self) -> int:
+        if self._top_seq is None:
+            return 0
+        span = min(limits.LOSS_WINDOW_PACKETS, self._top_seq - self._first_seq + 1)
+        return (1 << span) - 1
+
+    @property
+    def loss_fraction_local(self) -> float:
+        """Fraction of the last LOSS_WINDOW_PACKETS sequence numbers not received in time."""
+        expected = self._expected_mask()
+        if not expected:
+            return 0.0
+        span = expected.bit_length()
+        return 1.0 - (self._mask & ~self._late_mask & expected).bit_count() / span
+
+    @property
+    def mean_burst_local(self) -> float:
+        """Mean length of the runs of missing packets in the window (0 when none)."""
+        expected = self._expected_mask()
+        missing = ~(self._mask & ~self._late_mask) & expected
+        if not missing:
+            return 0.0
+        runs = (missing & ~(missing << 1)).bit_count()
+        return missing.bit_count() / runs
+
+    def playout(self, now: float) -> bytes:
+        """The next frame to play: decoded, recovered, concealed, or silence."""
+        return self._jb.get(now)
+
+    @property
+    def jitter_buffer(self) -> JitterBuffer:
+        return self._jb
+
+    @property
+    def mouth_to_ear_hint_ms(self) -> float:
+        """Jitter-buffer delay plus codec lookahead (network and sound card not included)."""
+        return 1000.0 * self._jb.current_delay_s + 1000.0 * limits.OPUS_LOOKAHEAD_SAMPLES / (
+            self.params.sample_rate
+        )
+
+    def stats(self) -> MediaStats:
+        jb = self._jb.stats
+        expected = 0 if self._top_seq is None else self._top_seq - self._first_seq + 1
+        return MediaStats(
+            received=self._unique,
+            lost=max(0, expected - self._unique),
+            late=jb.late + self._late_outside_window,
+            duplicates=self._duplicates + jb.duplicates,
+            concealed=jb.concealed,
+            fec_recovered=jb.fec_recovered,
+            redundancy_recovered=jb.redundancy_recovered,
+            current_delay_ms=1000.0 * self._jb.current_delay_s,
+            target_delay_ms=1000.0 * self._jb.target_delay_s,
+            frames_sent=self._frames_sent,
+            bytes_sent=self._bytes_sent,
+            loss_percent_local=100.0 * self.loss_fraction_local,
+            loss_percent_remote=100.0 * self._remote_loss,
+            malformed=self._malformed,
+            dropped_quiet=jb.dropped_quiet,
+            stretched_quiet=jb.stretched_quiet,
+            redundant_frames_sending=self._protection_level,
+            fec_hint_percent=self._encoder.loss_hint_percent,
+        )

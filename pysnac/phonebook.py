@@ -1,0 +1,202 @@
+"""The phonebook: pinned contacts, the config's `[[contacts]]` plus those added on the device.
+
+Contacts added, renamed or re-keyed on the device (pairing, the text-entry screen,
+`main.py contacts add`) live in `contacts.toml` beside the config; the config's contacts
+are the seed. A seed contact is shown unless the file has an entry with its name or key
+(an edit overrides it) or lists its key under `removed_keys`. Names and keys are unique:
+a second phone with a known key is the same phone. Writes are atomic (temp file +
+rename), mode 0644: public keys are not secrets. Thread-safe (the state machine and the
+rendezvous both read it), and several instances over one file agree: each read or change
+first reloads the file if it was replaced since (its inode, size and mtime), so a contact
+pinned on the device or by `main.py contacts add` reaches the call service at once.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+import tomllib
+from collections.abc import Iterable
+from pathlib import Path
+
+from pysnac.contacts import BadPublicKey, Contact, decode_public_key, encode_public_key
+from pysnac.errors import ConfigError, PysnacError
+from pysnac.history import atomic_write_text
+from pysnac.limits import NAME_MAX_CHARS
+
+PHONEBOOK_FILE_NAME = "contacts.toml"
+
+log = logging.getLogger(__name__)
+
+
+class PhonebookError(PysnacError, ValueError):
+    """A duplicate or unknown contact, or a bad name."""
+
+
+def check_name(name: str) -> str:
+    """A contact or device name: 1..NAME_MAX_CHARS printable characters, no edge spaces."""
+    if not name or name != name.strip():
+        raise PhonebookError(f"name {name!r} is empty or has leading/trailing spaces")
+    if len(name) > NAME_MAX_CHARS:
+        raise PhonebookError(f"name {name!r} is longer than {NAME_MAX_CHARS} characters")
+    if not name.isprintable():
+        raise PhonebookError(f"name {name!r} has unprintable characters")
+    return name
+
+
+def parse_address(text: str) -> tuple[str, int]:
+    """`host:port` (IPv6 as `[::1]:47000`) -> (host, port); ValueError if malformed."""
+    host, sep, port_text = text.rpartition(":")
+    host = host.strip("[]")
+    if not sep or not host or not port_text.isdigit() or not 0 < int(port_text) < 65536:
+        raise ValueError(f"address {text!r} is not host:port")
+    return host, int(port_text)
+
+
+def format_address(address: tuple[str, int]) -> str:
+    host, port = address
+    return f"[{host}]:{port}" if ":" in host else f"{host}:{port}"
+
+
+def _toml_string(text: str) -> str:
+    return json.dumps(text, ensure_ascii=False)  # a JSON string is a TOML basic string
+
+
+class Phonebook:
+    """Pinned contacts over `contacts.toml`, seeded by the config's contacts."""
+
+    def __init__(self, path: Path, seed: Iterable[Contact] = ()) -> None:
+        self.path = path
+        self._seed = list(seed)
+        self._lock = threading.Lock()
+        self._stamp = self._file_stamp()
+        self._own, self._removed = self._load()
+
+    def _file_stamp(self) -> tuple[int, int, int] | None:
+        try:
+            info = self.path.stat()
+        except OSError:
+            return None
+        return (info.st_ino, info.st_size, info.st_mtime_ns)
+
+    def _refresh(self) -> None:
+        """Reload if another instance (or process) replaced the file. Under the lock."""
+        stamp = self._file_stamp()
+        if stamp == self._stamp:
+            return
+        try:
+            self._own, self._removed = self._load()
+        except ConfigError as exc:  # a hand edit gone wrong: keep what we had, say why
+            log.warning("phonebook not reloaded: %s", exc)
+        self._stamp = stamp
+
+    def _load(self) -> tuple[list[Contact], set[bytes]]:
+        if not self.path.exists():
+            return [], set()
+        try:
+            data = tomllib.loads(self.path.read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
+            raise ConfigError(self.path, None, f"cannot read: {exc}") from exc
+        own = []
+        for index, item in enumerate(data.get("contacts", [])):
+            key = f"contacts[{index}]"
+            try:
+                address = item.get("address")
+                own.append(
+                    Contact(
+                        name=check_name(str(item["name"])),
+                        public_key=decode_public_key(str(item["public_key"])),
+                        address=parse_address(address) if address else None,
+                    )
+                )
+            except (KeyError, ValueError, BadPublicKey, PhonebookError) as exc:
+                raise ConfigError(self.path, key, str(exc)) from exc
+        try:
+            removed = {decode_public_key(text) for text in data.get("removed_keys", [])}
+        except BadPublicKey as exc:
+            raise ConfigError(self.path, "removed_keys", str(exc)) from exc
+        return own, removed
+
+    def _merged(self) -> list[Contact]:
+        self._refresh()
+        names = {c.name for c in self._own}
+        keys = {c.public_key for c in self._own} | self._removed
+        seeds = [c for c in self._seed if c.name not in names and c.public_key not in keys]
+        return sorted(seeds + self._own, key=lambda c: (c.name.casefold(), c.name))
+
+    def contacts(self) -> list[Contact]:
+        with self._lock:
+            return self._merged()
+
+    def get(self, name: str) -> Contact | None:
+        return next((c for c in self.contacts() if c.name == name), None)
+
+    def find_by_key(self, public_key: bytes) -> Contact | None:
+        return next((c for c in self.contacts() if c.public_key == public_key), None)
+
+    def add(self, contact: Contact) -> None:
+        check_name(contact.name)
+        encode_public_key(contact.public_key)  # validates the length
+        with self._lock:
+            for other in self._merged():
+                if other.name == contact.name:
+                    raise PhonebookError(f"a contact named {contact.name!r} exists")
+                if other.public_key == contact.public_key:
+                    raise PhonebookError(f"that key is already pinned as {other.name!r}")
+            self._own.append(contact)
+            self._removed.discard(contact.public_key)
+            self._save()
+
+    def remove(self, name: str) -> None:
+        with self._lock:
+            contact = self._find(name)
+            self._own = [c for c in self._own if c.name != name]
+            self._removed.add(contact.public_key)
+            self._save()
+
+    def rename(self, name: str, new_name: str) -> None:
+        check_name(new_name)
+        with self._lock:
+            contact = self._find(name)
+            if new_name != name and any(c.name == new_name for c in self._merged()):
+                raise PhonebookError(f"a contact named {new_name!r} exists")
+            self._replace(contact, Contact(new_name, contact.public_key, contact.address))
+
+    def replace_key(self, name: str, public_key: bytes) -> None:
+        """Re-pair `name` with a new key (after KEY CHANGED, once checked out of band)."""
+        encode_public_key(public_key)
+        with self._lock:
+            contact = self._find(name)
+            if any(c.public_key == public_key and c.name != name for c in self._merged()):
+                raise PhonebookError("that key is already pinned to another contact")
+            self._removed.add(contact.public_key)
+            self._removed.discard(public_key)
+            self._replace(contact, Contact(name, public_key, contact.address))
+
+    def _find(self, name: str) -> Contact:
+        for contact in self._merged():
+            if contact.name == name:
+                return contact
+        raise PhonebookError(f"no contact named {name!r}")
+
+    def _replace(self, old: Contact, new: Contact) -> None:
+        if old in self._own:
+            self._own[self._own.index(old)] = new
+        else:
+            self._own.append(new)  # overrides the seed entry (same name or key)
+        self._save()
+
+    def _save(self) -> None:
+        parts = ["# Contacts pinned on this device (PySNAC). Sorted by name when shown.\n"]
+        if self._removed:
+            keys = ", ".join(_toml_string(encode_public_key(k)) for k in sorted(self._removed))
+            parts.append(f"removed_keys = [{keys}]\n")
+        for contact in self._own:
+            parts.append("\n[[contacts]]\n")
+            parts.append(f"name = {_toml_string(contact.name)}\n")
+            parts.append(f"public_key = {_toml_string(encode_public_key(contact.public_key))}\n")
+            if contact.address is not None:
+                parts.append(f"address = {_toml_string(format_address(contact.address))}\n")
+        atomic_write_text(self.path, "".join(parts))
+        self._stamp = self._file_stamp()

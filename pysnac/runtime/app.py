@@ -1,0 +1,323 @@
+"""Assemble and run a phone from a config: model + machine + state-machine thread + timers
++ LCD + call service.
+
+`build_phone(config, lcd=..., call_service_factory=...)` returns a `Phone` (not started);
+`run_appliance(config)` is `main.py run`: it loads the identity, builds the phone with the
+configured drivers, serves the LCD's input on the main thread until the user quits or a
+signal arrives, then stops and joins everything.
+
+The call service is a seam: `call_service_factory(post) -> CallService`.
+`default_call_service_factory` builds the UDP call service of `pysnac.call` from the
+config; `NullCallService` (every call attempt is UNREACHABLE "No network") remains for
+tests and benches that want a phone without a network.
+
+The rendezvous is the other seam: given a `rendezvous_opener` (run_appliance passes the
+config's backends), `build_phone` adds a `Directory` (pysnac/runtime/directory.py) over the
+same phonebook and wraps the call service in a `DirectoryCallService`, so a contact with
+no static address is looked up before it is called. `Phone.start` publishes this device
+(its identity, name and UDP port) and `Phone.stop` withdraws and joins it. Without an
+opener (most tests) the phone has no rendezvous at all.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import signal
+import sys
+import threading
+from collections.abc import Callable
+from typing import Any
+
+from drivers.lcd.base import LcdDriver
+from pysnac.call_events import (
+    CallEvent,
+    CallService,
+    EventName,
+    Failure,
+    LinkStats,
+    PostEvent,
+)
+from pysnac.config import Config, save_device_name
+from pysnac.contacts import Contact
+from pysnac.errors import PysnacError
+from pysnac.history import HISTORY_FILE_NAME, History
+from pysnac.phonebook import PHONEBOOK_FILE_NAME, Phonebook
+from pysnac.runtime.directory import Directory, RendezvousOpener, config_rendezvous_opener
+from pysnac.runtime.directory_calls import DirectoryCallService
+from pysnac.runtime.loop import StateMachineLoop
+from pysnac.runtime.timers import Timers
+from pysnac_fsm import table
+from pysnac_fsm.machine import build_machine
+from pysnac_fsm.phone import PhoneModel
+
+log = logging.getLogger(__name__)
+
+CallServiceFactory = Callable[[PostEvent], CallService]
+# The background start (audio check: open and close the device; rendezvous: open the
+# backends' sockets) never waits on a peer; Phone.stop waits this long for it.
+BACKGROUND_START_JOIN_S = 10.0
+
+
+class NullCallService:
+    """A placeholder call service with no network: every call attempt is UNREACHABLE."""
+
+    def __init__(self, post: PostEvent) -> None:
+        self._post = post
+
+    def place_call(self, contact: Contact) -> None:
+        self._post(CallEvent(EventName.UNREACHABLE, Failure("No network", "no call service")))
+
+    def cancel_call(self) -> None: ...
+    def answer_call(self) -> None: ...
+    def reject_call(self) -> None: ...
+    def hang_up(self) -> None: ...
+    def start_media(self) -> None: ...
+    def stop_media(self) -> None: ...
+    def set_volume(self, level: int) -> None: ...
+    def set_muted(self, muted: bool) -> None: ...
+
+    def link_stats(self) -> LinkStats:
+        return LinkStats()
+
+
+class Phone:
+    """A running phone: `start()`, `post(event)` from any thread, `state`, `stop()`."""
+
+    def __init__(
+        self,
+        model: PhoneModel,
+        machine: Any,
+        loop: StateMachineLoop,
+        timers: Timers,
+        lcd: LcdDriver,
+        service: CallService,
+        directory: Directory | None = None,
+        start_in_background: Callable[[], None] | None = None,
+    ) -> None:
+        self.model = model
+        self.directory = directory
+        self._start_in_background = start_in_background
+        self._background_start: threading.Thread | None = None
+        self.machine = machine
+        self.loop = loop
+        self.timers = timers
+        self.lcd = lcd
+        self.service = service
+        self._changed = threading.Condition()
+        self._settled_state = model.state  # published after the loop armed the state's timers
+        loop.observers.append(self._notify)
+
+    @property
+    def state(self) -> str:
+        return self.model.state
+
+    def start(self) -> None:
+        self.timers.start()
+        self.lcd.attach(self.loop.post_button)
+        self.loop.start()
+        if self._start_in_background is not None:  # the audio check and importing a backend
+            self._background_start = threading.Thread(  # (pyrebase, ~0.7 s) take time: not on
+                target=self._start_in_background, name="background-start", daemon=True
+            )  # the thread serving buttons
+            self._background_start.start()
+
+    def stop(self) -> None:
+        """End any call, then stop and join the state-machine, timer and rendezvous
+        threads, then close the call service."""
+        self.loop.stop()
+        self.timers.stop()
+        if self._background_start is not None:
+            self._background_start.join(BACKGROUND_START_JOIN_S)
+            if self._background_start.is_alive():
+                log.error("start-up checks did not finish in %.0f s", BACKGROUND_START_JOIN_S)
+        if self.directory is not None:
+            self.directory.stop()
+        stop_service = getattr(self.service, "close", None)
+        if callable(stop_service):
+            try:
+                stop_service()
+            except Exception:
+                log.exception("closing the call service failed")
+
+    def post(self, event: CallEvent) -> None:
+        self.loop.post(event)
+
+    def wait_for_state(self, state: str, timeout_s: float) -> bool:
+        """Block until the phone has entered `state` and armed its timers (tests, bench)."""
+        with self._changed:
+            return self._changed.wait_for(lambda: self._settled_state == state, timeout=timeout_s)
+
+    def _notify(self, old: str, new: str, model: Any, now: float) -> None:
+        with self._changed:
+            self._settled_state = new
+            self._changed.notify_all()
+
+
+def load_fingerprint(config: Config) -> tuple[str, bool]:
+    """This device's key fingerprint, creating the identity key on first run."""
+    from pysnac.channel.identity import Identity, fingerprint
+
+    identity, created = Identity.load_or_create(config.device.key_file)
+    return fingerprint(identity.signing_public), created
+
+
+def build_phone(
+    config: Config,
+    *,
+    lcd: LcdDriver,
+    call_service_factory: CallServiceFactory,
+    clock: Any = None,
+    fingerprint: str | None = None,
+    history: History | None = None,
+    rendezvous_opener: RendezvousOpener | None = None,
+    check_audio_at_start: bool = False,
+) -> Phone:
+    """Wire a phone (not started). `clock` has `now()` and `wait_until()` (default: real).
+    With `rendezvous_opener`, the phone publishes itself and finds its contacts there; with
+    `check_audio_at_start`, a missing sound device shows on the home screen at power-on."""
+    if fingerprint is None:
+        fingerprint, _ = load_fingerprint(config)
+    holder: dict[str, StateMachineLoop] = {}
+
+    def post_internal(trigger: str, data: Any) -> None:
+        holder["loop"].post_internal(trigger, data)
+
+    def post(event: CallEvent) -> None:
+        holder["loop"].post(event)
+
+    phonebook = Phonebook(config.folder / PHONEBOOK_FILE_NAME, config.contacts)
+    service = call_service_factory(post)
+    # The start-up steps below import packages the service is preloading: they wait for it
+    wait_preloaded = getattr(service, "wait_preloaded", None)  # (never two importers at once)
+    directory = start_directory = None
+    if rendezvous_opener is not None:
+        directory = Directory(config.rendezvous.backends, rendezvous_opener, phonebook)
+        inner = service
+        service = DirectoryCallService(inner, directory, post)
+
+        def start_directory() -> None:
+            from pysnac.channel.identity import Identity
+
+            identity, _ = Identity.load_or_create(config.device.key_file)
+            assert directory is not None
+            try:
+                addresses = published_addresses(config, inner)
+                directory.start(post, identity, config.device.name, addresses)
+            except Exception:  # a rendezvous fault never stops the phone
+                log.exception("the rendezvous could not start")
+
+    model = PhoneModel(
+        service,
+        post=post_internal,
+        phonebook=phonebook,
+        history=history or History(config.folder / HISTORY_FILE_NAME),
+        device_name=config.device.name,
+        fingerprint=fingerprint,
+        save_device_name=lambda name: save_device_name(config.path, name),
+        new_keys=directory,
+    )
+    machine = build_machine(model)
+    timers = Timers(post, clock)  # timer events go straight to the loop's queue
+    loop = StateMachineLoop(model, lcd, timers, clock=timers.clock)
+    holder["loop"] = loop
+    starts = [
+        *([lambda: check_audio(config, post)] if check_audio_at_start else []),
+        *([start_directory] if start_directory is not None else []),
+    ]
+    if starts and callable(wait_preloaded):
+        starts.insert(0, wait_preloaded)
+
+    def start_in_background() -> None:
+        for start in starts:
+            try:
+                start()
+            except Exception:  # one step's fault must not keep the next from running
+                log.exception("a start-up step failed")
+
+    background = start_in_background if starts else None
+    return Phone(model, machine, loop, timers, lcd, service, directory, background)
+
+
+def check_audio(config: Config, post: PostEvent) -> None:
+    """Power-on check: open the configured sound device as a call would, and close it. A
+    missing one is named on the home screen and in the log (which points to `main.py
+    devices`) now, not at the first call; the phone stays up either way."""
+    from drivers.audio import open_audio_device
+    from pysnac.runtime.factory import audio_params
+
+    device = open_audio_device(config.audio.driver, audio_params(config))
+    try:
+        device.start()
+    except PysnacError as exc:
+        log.error("%s", exc)
+        post(CallEvent(EventName.AUDIO_STATUS, Failure(exc.reason, str(exc))))
+        return
+    finally:
+        device.stop()
+    post(CallEvent(EventName.AUDIO_STATUS, None))
+
+
+def published_addresses(config: Config, service: CallService) -> list[tuple[str, int]]:
+    """Where peers reach this phone: the bound host (0.0.0.0 = every local IPv4, expanded
+    by the backends) and the port the call service really bound (udp_port may be 0)."""
+    local = getattr(service, "local_address", None)
+    port = int(local[1]) if local else config.network.udp_port
+    return [(config.network.bind, port)]
+
+
+def default_call_service_factory(config: Config) -> CallServiceFactory:
+    """THE seam for the call layer: the UDP call service of `pysnac.call`."""
+    from pysnac.runtime.factory import udp_call_service_factory
+
+    return udp_call_service_factory(config)
+
+
+def state_record(old: str, new: str, model: PhoneModel, now: float) -> dict[str, Any]:
+    """The JSON line stdio mode prints on each state change (the demo's summary)."""
+    call = model.call or model.last_call
+    record: dict[str, Any] = {
+        "type": "state",
+        "from": old,
+        "state": new,
+        "peer": call.peer if call else None,
+        "sas": (call.sas or None) if call else None,
+        "reason": model.reason or None,
+        "duration_s": round(model.duration_s, 2),
+    }
+    if old == table.IN_CALL:
+        record["link"] = dataclasses.asdict(model.link)
+    return record
+
+
+def run_appliance(config: Config, lcd_kind: str | None = None) -> int:
+    """`main.py run`: serve the phone until the user quits or SIGINT/SIGTERM."""
+    from drivers.lcd import open_lcd
+
+    fingerprint, created = load_fingerprint(config)
+    if created:
+        print(f"pysnac: created identity key {config.device.key_file}", file=sys.stderr)
+    kind = lcd_kind or config.lcd.driver
+    lcd = open_lcd(kind)
+    phone = build_phone(
+        config,
+        lcd=lcd,
+        call_service_factory=default_call_service_factory(config),
+        fingerprint=fingerprint,
+        rendezvous_opener=config_rendezvous_opener(config),
+        check_audio_at_start=True,
+    )
+    emit = getattr(lcd, "emit", None)
+    if kind == "stdio" and emit is not None:
+        phone.loop.observers.append(lambda *args: emit(state_record(*args)))
+        emit({"type": "ready", "device": config.device.name, "fingerprint": fingerprint})
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    phone.start()
+    try:
+        lcd.serve(stop)
+    finally:
+        phone.stop()
+        lcd.close()
+    return 0

@@ -1,0 +1,408 @@
+"""`UdpCallService`: the call service the state machine talks to, on one datagram socket.
+
+It joins the pure `Endpoint` to the world with exactly two long-lived threads: the socket
+thread (blocks in `transport.recv`, feeds every datagram to the endpoint) and the timer
+thread (sleeps on the clock until the endpoint's next deadline, or until something
+changes it). The state machine's requests (`place_call`, `answer_call`, ...) run on the
+machine's thread and return at once. One lock guards the endpoint; each operation ends
+by flushing the endpoint's output: datagrams to the transport, events to `post` (under
+the lock, so they reach the machine in order), media payloads to the call's
+`MediaWorkers`, which exist only between `start_media` and `stop_media`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import importlib
+import ipaddress
+import json
+import logging
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import asdict
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from drivers.audio.base import AudioDevice
+from drivers.clock import Clock, MonotonicClock
+from drivers.net.base import DatagramTransport, NetworkError, TransportClosed
+from pysnac.call.endpoint import Endpoint, Output
+from pysnac.call.signalling import Phase
+from pysnac.call_events import CallEvent, EventName, Failure, LinkStats, PostEvent
+from pysnac.channel.identity import Identity
+from pysnac.contacts import Contact
+from pysnac.errors import PysnacError
+
+if TYPE_CHECKING:  # the media stack (Opus, numpy) loads with the first call, not at start-up
+    from pysnac.media.codec import CodecParams
+    from pysnac.runtime.media_workers import MediaSnapshot, MediaWorkers
+
+log = logging.getLogger(__name__)
+
+# Loaded in the background at start, so the first call does not wait ~0.8 s for Opus,
+# numpy and scipy while the phone shows "Securing...".
+PRELOAD_MODULES = (
+    "pysnac.runtime.media_workers",
+    "pysnac.media.session",
+    "drivers.audio.wav_device",
+    "scipy.signal",
+    "scipy.io.wavfile",
+)
+PRELOAD_WAIT_S = 30.0  # a call or start-up step that needs the media stack waits this long
+TIMER_IDLE_S = 3600.0  # with no deadline the timer thread still wakes now and then
+THREAD_JOIN_S = 2.0
+RECV_ERROR_PAUSE_S = 0.1  # after a failing receive, before trying again
+QUALITY_LOSS_STEPS_PERCENT = (1.0, 3.0, 8.0, 15.0)  # bars drop past each loss threshold
+
+
+def resolve(contact: Contact, family: int = socket.AF_INET) -> Contact:
+    """The contact with its host name turned into an IP address, once per call, so that
+    neither the endpoint nor each retransmission waits for a name lookup."""
+    if contact.address is None:
+        return contact
+    host, port = contact.address
+    try:
+        ipaddress.ip_address(host)
+        return contact
+    except ValueError:
+        pass
+    try:
+        infos = socket.getaddrinfo(host, port, family=family, type=socket.SOCK_DGRAM)
+    except (OSError, UnicodeError) as exc:
+        raise NetworkError(f"cannot resolve {host}: {exc}") from exc
+    resolved = str(infos[0][4][0])
+    return dataclasses.replace(contact, address=(resolved, port))
+
+
+def quality_bars(loss_percent: float) -> int:
+    return sum(1 for step in QUALITY_LOSS_STEPS_PERCENT if loss_percent < step)
+
+
+class UdpCallService:
+    """Implements `pysnac.call_events.CallService`; `start()` it, `close()` it."""
+
+    def __init__(
+        self,
+        *,
+        identity: Identity,
+        name: str,
+        transport: DatagramTransport,
+        post: PostEvent,
+        contacts: Callable[[], Iterable[Contact]],
+        audio_factory: Callable[[], AudioDevice],
+        codec: CodecParams | None = None,
+        clock: Clock | None = None,
+        wall_offset_s: float | None = None,
+        call_log: Path | None = None,
+    ) -> None:
+        if codec is None:
+            from pysnac.media.codec import CodecParams
+
+            codec = CodecParams()
+        self.codec = codec
+        self.clock = clock or MonotonicClock()
+        if wall_offset_s is None:
+            wall_offset_s = time.time() - self.clock.now()
+        codec_setup = {"bitrate": self.codec.bitrate, "frame_ms": self.codec.frame_ms}
+        self.endpoint = Endpoint(
+            identity, name=name, codec=codec_setup, contacts=contacts, wall_offset_s=wall_offset_s
+        )
+        self.transport = transport
+        self._post = post
+        self._audio_factory = audio_factory
+        self._call_log = call_log
+        self._lock = threading.RLock()
+        self._wake = threading.Event()
+        self._armed = 0.0  # the deadline the timer thread sleeps until
+        self._closed = threading.Event()
+        self._threads: list[threading.Thread] = []
+        self.preloaded = threading.Event()  # the media stack is imported
+        self._workers: MediaWorkers | None = None
+        self._last_snapshot: MediaSnapshot | None = None
+        self._muted = False
+        self._volume: int | None = None
+        self.send_errors = 0
+        self.marks: dict[str, float] = {}  # clock times of call milestones, for the summary
+        self.sas = ""  # of the latest established call
+        self._rtt_s: float | None = None  # of the latest established call
+
+    # ---- lifecycle --------------------------------------------------------------------
+
+    def start(self, preload: bool = True) -> UdpCallService:
+        for name, target in (("net-socket", self._socket_loop), ("net-timer", self._timer_loop)):
+            thread = threading.Thread(target=target, name=name, daemon=True)
+            self._threads.append(thread)
+            thread.start()
+        if preload:
+            threading.Thread(target=self._preload, name="media-preload", daemon=True).start()
+        else:
+            self.preloaded.set()
+        return self
+
+    def _preload(self) -> None:
+        """Import the media stack now, so the first call does not wait for it. Whatever
+        happens, `preloaded` is set at the end: others wait on it rather than importing the
+        same packages at the same time (scipy's imports do not survive two threads: a
+        phone start failed that way about one time in 40)."""
+        try:
+            for module in PRELOAD_MODULES:
+                try:
+                    importlib.import_module(module)
+                except Exception as exc:  # the first call will report it properly
+                    log.warning("preloading %s failed: %s", module, exc)
+        finally:
+            self._append_call_log({"event": "preloaded", "at": self.clock.now()})
+            self.preloaded.set()  # after the log line: whoever waits on it may read the log
+
+    def wait_preloaded(self, timeout_s: float = PRELOAD_WAIT_S) -> bool:
+        return self.preloaded.wait(timeout_s)
+
+    def close(self) -> None:
+        """Stop media, both threads and the socket. Idempotent."""
+        self.stop_media()
+        self._closed.set()
+        self._wake.set()
+        self.transport.close()
+        for thread in self._threads:
+            thread.join(THREAD_JOIN_S)
+        self._threads = []
+
+    @property
+    def local_address(self) -> tuple[str, int]:
+        return self.transport.local_address
+
+    # ---- CallService ------------------------------------------------------------------
+
+    def place_call(self, contact: Contact) -> None:
+        self.marks = {"placed": self.clock.now()}
+        try:
+            local_host = self.transport.local_address[0]
+            contact = resolve(contact, socket.AF_INET6 if ":" in local_host else socket.AF_INET)
+        except NetworkError as exc:
+            log.warning("%s", exc)
+            self._post(CallEvent(EventName.UNREACHABLE, Failure("Unknown host", str(exc))))
+            return
+        self._run(lambda now: self.endpoint.place_call(contact, now))
+
+    def cancel_call(self) -> None:
+        self._run(self.endpoint.cancel_call)
+
+    def answer_call(self) -> None:
+        self.marks["answered"] = self.clock.now()
+        self._run(self.endpoint.answer_call)
+
+    def reject_call(self) -> None:
+        self._run(self.endpoint.reject_call)
+
+    def hang_up(self) -> None:
+        self._run(self.endpoint.hang_up)
+
+    def start_media(self) -> None:
+        self.wait_preloaded()  # a call answered during start-up: never import alongside it
+        with self._lock:
+            call = self.endpoint.active
+            if self._workers is not None or call is None or call.phase is not Phase.ESTABLISHED:
+                log.warning("start_media with no established call; ignored")
+                return
+            self._last_snapshot = None
+            try:
+                from pysnac.media.session import MediaSession
+                from pysnac.runtime.media_workers import MediaWorkers
+
+                device = self._audio_factory()
+                workers = MediaWorkers(
+                    MediaSession(self.codec),
+                    device,
+                    send=self._send_media,
+                    clock=self.clock,
+                    on_failure=self._media_failed,
+                )
+                workers.set_muted(self._muted)
+                if self._volume is not None:
+                    workers.set_volume(self._volume)
+                workers.start()
+            except PysnacError as exc:
+                self._post_failure(EventName.AUDIO_FAILED, exc)
+                self._run(self.endpoint.hang_up)  # the far end hears bye, not silence
+                return
+            self._workers = workers
+            self.marks["media_started"] = self.clock.now()
+
+    def stop_media(self) -> None:
+        with self._lock:
+            workers, self._workers = self._workers, None
+        if workers is None:
+            return
+        workers.stop()  # joins; outside the lock so the socket thread is never blocked on it
+        self._last_snapshot = workers.snapshot()
+        self._write_call_log(self._last_snapshot)
+
+    def set_volume(self, level: int) -> None:
+        self._volume = level
+        if (workers := self._workers) is not None:
+            workers.set_volume(level)
+
+    def set_muted(self, muted: bool) -> None:
+        self._muted = muted
+        if (workers := self._workers) is not None:
+            workers.set_muted(muted)
+
+    def link_stats(self) -> LinkStats:
+        workers = self._workers
+        snap = workers.snapshot() if workers is not None else self._last_snapshot
+        if snap is None:
+            return LinkStats()
+        media = snap.media
+        extra = {
+            "delay_ms": media.current_delay_ms,
+            "target_delay_ms": media.target_delay_ms,
+            "late": float(media.late),
+            "fec_recovered": float(media.fec_recovered + media.redundancy_recovered),
+        }
+        call = self.endpoint.active
+        rtt_s = call.rtt_s if call is not None and call.rtt_s is not None else self._rtt_s
+        return LinkStats(
+            quality_bars=quality_bars(media.loss_percent_local),
+            loss_percent=media.loss_percent_local,
+            rtt_ms=None if rtt_s is None else 1000.0 * rtt_s,
+            frames_sent=media.frames_sent,
+            frames_received=media.received,
+            frames_concealed=media.concealed,
+            input_overflows=snap.audio.input_overflows,
+            output_underruns=snap.audio.output_underruns,
+            extra=extra,
+        )
+
+    @property
+    def media_running(self) -> bool:
+        return self._workers is not None
+
+    # ---- the two threads --------------------------------------------------------------
+
+    def _socket_loop(self) -> None:
+        while not self._closed.is_set():
+            try:
+                item = self.transport.recv(None)
+            except TransportClosed:
+                return
+            except PysnacError as exc:
+                log.warning("receive failed: %s", exc)
+                self._closed.wait(RECV_ERROR_PAUSE_S)  # no busy loop on a broken socket
+                continue
+            if item is None:
+                continue
+            data, addr = item
+            queued_s = self.transport.last_queued_s  # dated when it arrived, not when read
+            self._guarded(lambda now, d=data, a=addr: self.endpoint.receive(d, a, now), queued_s)
+
+    def _timer_loop(self) -> None:
+        while not self._closed.is_set():
+            with self._lock:  # _run compares with _armed under this lock: no lost wake-up
+                self._wake.clear()
+                now = self.clock.now()
+                deadline = self.endpoint.next_deadline()
+                if deadline is None:
+                    deadline = now + TIMER_IDLE_S
+                self._armed = deadline
+            if deadline > now and not self.clock.wait_until(deadline, self._wake):
+                continue  # woken: something changed the deadline
+            if self._closed.is_set():
+                return
+            self._guarded(self.endpoint.handle_timer)
+
+    def _guarded(self, operation: Callable[[float], None], queued_s: float = 0.0) -> None:
+        """`_run` for the long-lived threads: a bug is logged, and the phone stays up."""
+        try:
+            self._run(operation, queued_s)
+        except Exception:
+            log.exception("call service operation failed")
+
+    # ---- helpers ----------------------------------------------------------------------
+
+    def _run(self, operation: Callable[[float], None], queued_s: float = 0.0) -> None:
+        """Run one endpoint operation at `now`, then carry out what it asked for. A datagram
+        runs at its arrival, `queued_s` before now: after a stall of this phone, the media
+        that queued meanwhile is dated as it came (other threads may have run at a later
+        `now` by then; the endpoint and the jitter buffer only compare times)."""
+        with self._lock:
+            now = self.clock.now() - queued_s
+            operation(now)
+            out = self.endpoint.take_output()
+            self._send_all(out)
+            for event in out.events:
+                self._note(event, now)
+                self._post(event)
+            workers = self._workers
+            deadline = self.endpoint.next_deadline()
+            if deadline is not None and deadline < self._armed:
+                self._wake.set()  # earlier than the timer thread waits for (rarely: not media)
+        if out.media and workers is not None:
+            for payload in out.media:
+                workers.deliver(payload, now)
+
+    def _send_all(self, out: Output) -> None:
+        for datagram, addr in out.datagrams:
+            try:
+                self.transport.send(datagram, addr)
+            except TransportClosed:
+                return
+            except PysnacError as exc:
+                self.send_errors += 1
+                log.warning("send to %s:%s failed: %s", addr[0], addr[1], exc)
+
+    def _send_media(self, payload: bytes) -> None:
+        with self._lock:
+            sealed = self.endpoint.seal_media(payload, self.clock.now())
+        if sealed is not None:
+            self.transport.send(*sealed)
+
+    def _media_failed(self, exc: PysnacError) -> None:
+        with self._lock:
+            self._post_failure(EventName.AUDIO_FAILED, exc)
+            self._run(self.endpoint.hang_up)  # the far end hears bye, not silence
+
+    def _post_failure(self, name: EventName, exc: PysnacError) -> None:
+        log.error("%s: %s", name.value, exc)
+        self._post(CallEvent(name, Failure(exc.reason[:16], str(exc))))
+
+    def _note(self, event: CallEvent, now: float) -> None:
+        mark = {
+            EventName.INCOMING_CALL: "incoming",
+            EventName.REMOTE_RINGING: "remote_ringing",
+            EventName.CALL_ESTABLISHED: "established",
+        }.get(event.name)
+        if mark == "incoming":
+            self.marks = {}
+        if mark is not None:
+            self.marks[mark] = now
+        if event.name is EventName.CALL_ESTABLISHED:
+            self.sas = getattr(event.data, "sas", "")
+            active = self.endpoint.active
+            self._rtt_s = active.rtt_s if active is not None else None
+
+    def _write_call_log(self, snap: MediaSnapshot) -> None:
+        """One JSON line per call (for `make demo` and the benchmark), when configured."""
+        if self._call_log is None:
+            return
+        record = {
+            "event": "call",
+            "marks": {**self.marks, "first_heard": snap.first_heard_at},
+            "sas": self.sas,
+            "rtt_ms": None if self._rtt_s is None else 1000.0 * self._rtt_s,
+            "media": asdict(snap.media),
+            "audio": asdict(snap.audio),
+            "counters": dict(self.endpoint.counters),
+            "malformed_media": snap.malformed,
+        }
+        self._append_call_log(record)
+
+    def _append_call_log(self, record: dict[str, object]) -> None:
+        if self._call_log is None:
+            return
+        try:
+            with self._call_log.open("a", encoding="utf-8") as handle:
+                handle.write(json.dumps(record) + "\n")
+        except OSError as exc:
+            log.warning("cannot write the call log %s: %s", self._call_log, exc)

@@ -1,0 +1,134 @@
+"""A `CallService` that finds a contact's address in the directory before calling it.
+
+The state machine asks `place_call(contact)` on its own thread and expects it to return
+at once. A contact pinned by key alone (no static address) must first be found: the
+freshest record the directory already watches is used at once; otherwise one lookup runs
+on a short-lived worker thread (up to LOOKUP_TIMEOUT_S), and then the real call service
+places the call -- or, when nothing was found, the worker posts UNREACHABLE "Not found",
+or KEY_CHANGED when a phone with the contact's name now publishes another key. A
+`cancel_call` (or `close`) while the lookup runs wins: a generation counter, checked under
+the lock the worker places the call under, makes the late answer a no-op. A contact whose
+name the directory saw with another key is refused at once with KEY_CHANGED (until the
+user re-pairs or refuses the new key on the device). Every other request goes straight
+to the wrapped service.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import replace
+from typing import Any
+
+from pysnac.call_events import CallEvent, CallService, EventName, Failure, LinkStats, PostEvent
+from pysnac.contacts import Contact
+from pysnac.runtime.directory import LOOKUP_TIMEOUT_S, Directory
+
+log = logging.getLogger(__name__)
+
+WORKER_JOIN_S = LOOKUP_TIMEOUT_S + 1.0
+
+
+class DirectoryCallService:
+    """Wraps a `CallService`; only `place_call` changes (it resolves the address)."""
+
+    def __init__(
+        self,
+        inner: CallService,
+        directory: Directory,
+        post: PostEvent,
+        lookup_timeout_s: float = LOOKUP_TIMEOUT_S,
+    ) -> None:
+        self.inner = inner
+        self.directory = directory
+        self._post = post
+        self.lookup_timeout_s = lookup_timeout_s
+        self._lock = threading.Lock()
+        self._generation = 0
+        self._closed = False
+        self._worker: threading.Thread | None = None
+
+    def __getattr__(self, name: str) -> Any:  # local_address, marks, sas, ... of the inner
+        return getattr(self.inner, name)
+
+    # ---- the one request that changes -------------------------------------------------
+
+    def place_call(self, contact: Contact) -> None:
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+        refusal = self.directory.refusal(contact)
+        if refusal is not None:  # its name publishes another key: never call the old one
+            self._post(refusal)
+            return
+        address = self.directory.address_for(contact)
+        if address is not None:
+            self.inner.place_call(replace(contact, address=address))
+            return
+        worker = threading.Thread(
+            target=self._find_and_call,
+            args=(contact, generation),
+            name="directory-lookup",
+            daemon=True,
+        )
+        self._worker = worker
+        worker.start()
+
+    def _find_and_call(self, contact: Contact, generation: int) -> None:
+        address = self.directory.lookup(contact, self.lookup_timeout_s)
+        with self._lock:  # cancel_call takes this lock too: it cannot slip in between
+            if generation != self._generation or self._closed:
+                log.info("lookup of %s finished after the call was given up", contact.name)
+                return
+            try:
+                if address is not None:
+                    self.inner.place_call(replace(contact, address=address))
+                    return
+                event = self.directory.unreachable(contact)
+            except Exception as exc:  # a bug in the call layer must still end the call
+                log.exception("placing the call to %s failed", contact.name)
+                event = CallEvent(EventName.UNREACHABLE, Failure("Call failed", str(exc)))
+            self._post(event)
+
+    # ---- everything else goes straight through ----------------------------------------
+
+    def cancel_call(self) -> None:
+        with self._lock:
+            self._generation += 1
+            self.inner.cancel_call()
+
+    def answer_call(self) -> None:
+        self.inner.answer_call()
+
+    def reject_call(self) -> None:
+        self.inner.reject_call()
+
+    def hang_up(self) -> None:
+        self.inner.hang_up()
+
+    def start_media(self) -> None:
+        self.inner.start_media()
+
+    def stop_media(self) -> None:
+        self.inner.stop_media()
+
+    def set_volume(self, level: int) -> None:
+        self.inner.set_volume(level)
+
+    def set_muted(self, muted: bool) -> None:
+        self.inner.set_muted(muted)
+
+    def link_stats(self) -> LinkStats:
+        return self.inner.link_stats()
+
+    def close(self) -> None:
+        """Drop a lookup in flight (joined), then close the wrapped service."""
+        with self._lock:
+            self._closed = True
+            self._generation += 1
+        worker = self._worker
+        if worker is not None:
+            worker.join(WORKER_JOIN_S)
+        close = getattr(self.inner, "close", None)
+        if callable(close):
+            close()

@@ -1,0 +1,79 @@
+"""Build the UDP call service a phone runs with, from its config (the app's seam).
+
+`udp_call_service_factory(config)` returns `factory(post) -> UdpCallService`, started:
+the identity from `device.key_file`, a UDP socket on `network.bind:udp_port`, the codec
+from `[codec]`, a fresh sound device of `audio.driver` for each call, and the pinned
+contacts from the phonebook beside the config (read at each call, so pairing takes
+effect at once). When the environment names `PYSNAC_CALL_LOG`, each finished call appends
+one JSON line of statistics there (`make demo` and `bench/bench_call.py` read it).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from pysnac.call_events import PostEvent
+
+if TYPE_CHECKING:
+    from drivers.audio.base import AudioDevice, AudioParams
+    from pysnac.config import Config
+    from pysnac.runtime.call_service import UdpCallService
+
+CALL_LOG_ENV = "PYSNAC_CALL_LOG"
+DEFAULT_DEVICE = "default"
+
+
+def audio_params(config: Config) -> AudioParams:
+    from drivers.audio import AudioParams
+
+    def device(value: str | int) -> str | None:
+        return None if value == DEFAULT_DEVICE else str(value)
+
+    audio = config.audio
+    return AudioParams(
+        input_device=device(audio.input_device),
+        output_device=device(audio.output_device),
+        input_wav=audio.input_wav,
+        output_wav=audio.output_wav,
+    )
+
+
+def udp_call_service_factory(config: Config) -> Callable[[PostEvent], UdpCallService]:
+    def factory(post: PostEvent) -> UdpCallService:
+        from drivers.audio import open_audio_device
+        from drivers.net.udp import UdpTransport
+        from pysnac.channel.identity import Identity
+        from pysnac.media.codec import CodecParams
+        from pysnac.phonebook import PHONEBOOK_FILE_NAME, Phonebook
+        from pysnac.runtime.call_service import UdpCallService
+
+        identity, _ = Identity.load_or_create(config.device.key_file)
+        phonebook = Phonebook(config.folder / PHONEBOOK_FILE_NAME, config.contacts)
+        params = audio_params(config)
+
+        def open_device() -> AudioDevice:
+            return open_audio_device(config.audio.driver, params)
+
+        codec = CodecParams(
+            frame_ms=config.codec.frame_ms,
+            bitrate=config.codec.bitrate,
+            fec=config.codec.fec,
+            dtx=config.codec.dtx,
+        )
+        transport = UdpTransport((config.network.bind, config.network.udp_port))
+        call_log = os.environ.get(CALL_LOG_ENV)
+        return UdpCallService(
+            identity=identity,
+            name=config.device.name,
+            transport=transport,
+            post=post,
+            contacts=phonebook.contacts,
+            audio_factory=open_device,
+            codec=codec,
+            call_log=Path(call_log) if call_log else None,
+        ).start()
+
+    return factory

@@ -1,1 +1,0 @@
-"""`make demo`: two phone processes on this machine, alice calls bob; and its scoring."""

@@ -1,1 +1,0 @@
-"""The runtime edge: the one state-machine thread (`loop`) and the timer thread (`timers`)."""
