@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from drivers.rendezvous.base import PeerRecord
+from drivers.rendezvous.base import PeerRecord, PhoneFound, Report
 from pysnac.call_events import CallEvent, DirectoryStatus, Discovered, EventName
 from pysnac.contacts import Contact
 from pysnac.errors import ConfigError
@@ -31,9 +31,9 @@ DAVE = Contact("dave", bytes([4]) * 32, ("10.0.0.4", 47000))
 class ScriptedRendezvous:
     """The Rendezvous contract with answers set by the test; `lookup` blocks on `gate`."""
 
-    def __init__(self, name: str, post: Callable[[CallEvent], None]) -> None:
+    def __init__(self, name: str, report: Report) -> None:
         self.name = name
-        self.post = post
+        self.report = report
         self.answers: dict[bytes, PeerRecord] = {}
         self.gate = threading.Event()
         self.gate.set()
@@ -77,10 +77,10 @@ class Rig:
         self.service = DirectoryCallService(self.inner, self.directory, self.post, 1.0)
         self.directory.start(self.post, object(), "alice", [("0.0.0.0", 47000)])  # type: ignore[arg-type]
 
-    def _open(self, kind: str, post: Callable[[CallEvent], None], _pb: object) -> object:
+    def _open(self, kind: str, report: Report, _pb: object) -> object:
         if kind == "firebase":
             raise ConfigError("firebase.json", None, "no such file")
-        self.backends[kind] = ScriptedRendezvous(kind, post)
+        self.backends[kind] = ScriptedRendezvous(kind, report)
         return self.backends[kind]
 
     def post(self, event: CallEvent) -> None:
@@ -150,11 +150,11 @@ def test_cancel_while_looking_up_wins(tmp_path: Path) -> None:
 
 def test_discoveries_tofu_offer_without_address_and_key_changes_kept(tmp_path: Path) -> None:
     rig = Rig(tmp_path)
-    post = rig.backends["lan"].post
-    post(CallEvent(EventName.CONTACT_DISCOVERED, Discovered(DAVE, "DDDD")))
-    post(CallEvent(EventName.CONTACT_DISCOVERED, Discovered(BOB, "BBBB")))  # pinned: dropped
+    report = rig.backends["lan"].report
+    report(PhoneFound(DAVE, "DDDD"))
+    report(PhoneFound(BOB, "BBBB"))  # pinned: dropped
     new_bob = Contact("Bob", NEW_BOB_KEY, ("10.0.0.2", 47000))
-    post(CallEvent(EventName.CONTACT_DISCOVERED, Discovered(new_bob, "NNNN")))
+    report(PhoneFound(new_bob, "NNNN"))
     offers = [e.data for e in rig.events if e.name is EventName.CONTACT_DISCOVERED]
     assert offers == [Discovered(Contact("dave", DAVE.public_key, None), "DDDD")]
     assert rig.directory.new_key_for("bob") == (NEW_BOB_KEY, "NNNN")
@@ -182,14 +182,14 @@ def attach(phone: SyncPhone, folder: Path) -> Directory:
     """A directory over the phone's phonebook whose rendezvous saw bob with a new key."""
     backends: list[ScriptedRendezvous] = []
 
-    def opener(kind: str, post: Callable[[CallEvent], None], _pb: object) -> ScriptedRendezvous:
-        backends.append(ScriptedRendezvous(kind, post))
+    def opener(kind: str, report: Report, _pb: object) -> ScriptedRendezvous:
+        backends.append(ScriptedRendezvous(kind, report))
         return backends[-1]
 
     directory = Directory(["lan"], opener, phone.phonebook)
     directory.start(phone.loop.post, object(), "alice", [("0.0.0.0", 1)])  # type: ignore[arg-type]
     new_bob = Contact("bob", NEW_BOB_KEY, None)
-    backends[0].post(CallEvent(EventName.CONTACT_DISCOVERED, Discovered(new_bob, "NNNN-NNNN")))
+    backends[0].report(PhoneFound(new_bob, "NNNN-NNNN"))
     phone.model.new_keys = directory
     phone.drain()
     return directory

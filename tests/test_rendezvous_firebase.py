@@ -114,8 +114,8 @@ def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
                 "set PYSNAC_FIREBASE_CONFIG and PYSNAC_FIREBASE_KEY to run on a real project"
             )
         identity = Identity.load(Path(REAL_KEY))
-        alice = FirebaseRendezvous(load_firebase_config(REAL_CONFIG), post=alice_post)
-        bob = FirebaseRendezvous(load_firebase_config(REAL_CONFIG), post=bob_post)
+        alice = FirebaseRendezvous(load_firebase_config(REAL_CONFIG), report=alice_post)
+        bob = FirebaseRendezvous(load_firebase_config(REAL_CONFIG), report=bob_post)
         yield Rig(
             "firebase",
             alice,
@@ -130,8 +130,8 @@ def rig(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Rig]:
     else:
         project = Project(tmp_path)
         identity = Identity.generate()
-        alice = project.open(project.device("alice", identity), post=alice_post)
-        bob = project.open(project.device("bob"), post=bob_post)
+        alice = project.open(project.device("alice", identity), report=alice_post)
+        bob = project.open(project.device("bob"), report=bob_post)
         yield Rig(
             "firebase",
             alice,
@@ -178,7 +178,7 @@ def _wait_readable(reader: FirebaseRendezvous, identity: Identity) -> None:
 def _started(project: Project, name: str, **kwargs: object):
     identity = Identity.generate()
     events, post = collector()
-    phone = project.open(project.device(name, identity), post=post, **kwargs)
+    phone = project.open(project.device(name, identity), report=post, **kwargs)
     return identity, phone, events
 
 
@@ -228,7 +228,7 @@ def test_rules_refusing_our_write_keep_us_offline_and_retrying(project: Project)
 def test_server_down_then_back(project: Project) -> None:
     alice_id, alice, _ = _started(project, "alice")
     bob_events, bob_post = collector()
-    bob = project.open(project.device("bob"), post=bob_post)
+    bob = project.open(project.device("bob"), report=bob_post)
     watcher = Watcher()
     try:
         bob.watch(alice_id.signing_public, watcher)

@@ -20,8 +20,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from drivers.rendezvous.base import PhoneFound
 from drivers.rendezvous.record import sign_record, to_text
-from pysnac.call_events import EventName
 from pysnac.channel.identity import Identity, fingerprint
 from tests.test_rendezvous_contract import (
     WAIT_S,
@@ -154,9 +154,9 @@ def rig(namespaces: None) -> Iterator[Rig]:
     alice_events, alice_post = collector()
     bob_events, bob_post = collector()
     with contextlib.ExitStack() as stack:
-        alice = _lan(NS_A, post=alice_post)
+        alice = _lan(NS_A, report=alice_post)
         stack.callback(alice.stop)
-        bob = _lan(NS_B, post=bob_post, is_known=lambda key: True)
+        bob = _lan(NS_B, report=bob_post, is_known=lambda key: True)
         stack.callback(bob.stop)
         yield Rig(
             "lan",
@@ -181,22 +181,22 @@ def test_unpinned_phone_is_discovered_once(namespaces: None) -> None:
     events, post = collector()
     carol, dave = Identity.generate(), Identity.generate()
     with contextlib.ExitStack() as stack:
-        bob = _lan(NS_B, post=post, is_known=lambda key: key == dave.signing_public)
+        bob = _lan(NS_B, report=post, is_known=lambda key: key == dave.signing_public)
         stack.callback(bob.stop)
         for who, port in ((carol, 47010), (dave, 47011)):
             phone = _lan(NS_A)
             stack.callback(phone.stop)
             phone.start(who, "carol" if who is carol else "dave", [(IP_A, port)])
-        event = wait_event(events, lambda e: e.name is EventName.CONTACT_DISCOVERED)
-        assert event.data.contact.public_key == carol.signing_public  # type: ignore[union-attr]
-        assert event.data.contact.address == (IP_A, 47010)  # type: ignore[union-attr]
-        assert event.data.fingerprint == fingerprint(carol.signing_public)  # type: ignore[union-attr]
+        event = wait_event(events, lambda e: isinstance(e, PhoneFound))
+        assert event.contact.public_key == carol.signing_public
+        assert event.contact.address == (IP_A, 47010)
+        assert event.fingerprint == fingerprint(carol.signing_public)
         # dave (pinned) is resolved by the browser too, but never offered
         watcher = Watcher()
         bob.watch(dave.signing_public, watcher)
         watcher.wait_for(lambda r: r.public_key == dave.signing_public)
-        found = [e for e in list(events.queue) if e.name is EventName.CONTACT_DISCOVERED]
-        assert all(e.data.contact.public_key == carol.signing_public for e in found)  # type: ignore[union-attr]
+        found = [e for e in list(events.queue) if isinstance(e, PhoneFound)]
+        assert all(e.contact.public_key == carol.signing_public for e in found)
 
 
 def test_a_replayed_older_record_does_not_roll_back(namespaces: None) -> None:

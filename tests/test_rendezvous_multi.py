@@ -38,7 +38,7 @@ def test_freshest_record_wins_and_a_dead_backend_is_survived(project: Project) -
     events, post = collector()
     bob = open_rendezvous(
         ["static", "firebase"],
-        post=post,
+        report=post,
         contacts=[Contact("alice", alice_id.signing_public, OLD)],
         firebase_config=project.device("bob"),
     )

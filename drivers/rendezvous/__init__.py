@@ -12,19 +12,34 @@ import os
 import time
 from collections.abc import Callable, Iterable
 
-from drivers.rendezvous.base import PeerRecord, Rendezvous, RendezvousError
-from pysnac.call_events import PostEvent
+from drivers.rendezvous.base import (
+    BackendStatus,
+    PeerRecord,
+    PhoneFound,
+    Rendezvous,
+    RendezvousError,
+    Report,
+)
 from pysnac.contacts import Contact
 
 BACKEND_KINDS = ("lan", "static", "firebase")
 
-__all__ = ["BACKEND_KINDS", "PeerRecord", "Rendezvous", "RendezvousError", "open_rendezvous"]
+__all__ = [
+    "BACKEND_KINDS",
+    "BackendStatus",
+    "PeerRecord",
+    "PhoneFound",
+    "Rendezvous",
+    "RendezvousError",
+    "Report",
+    "open_rendezvous",
+]
 
 
 def open_rendezvous(
     kinds: list[str],
     *,
-    post: PostEvent | None = None,
+    report: Report | None = None,
     contacts: Callable[[], Iterable[Contact]] | Iterable[Contact] = (),
     is_known: Callable[[bytes], bool] | None = None,
     firebase_config: str | os.PathLike[str] | None = None,
@@ -35,8 +50,8 @@ def open_rendezvous(
     """The backends `kinds` names, one `Rendezvous` (a MultiRendezvous if several).
 
     `contacts` feeds the static backend (pass `phonebook.contacts` to follow edits);
-    `is_known(key)` tells the LAN backend which phones are pinned, so it posts
-    CONTACT_DISCOVERED only for the others; `post` receives those and DIRECTORY_STATUS.
+    `is_known(key)` tells the LAN backend which phones are pinned, so it reports
+    PhoneFound only for the others; `report` receives those and every BackendStatus.
     `firebase_config` is the project JSON file (mode 0600), `firebase_url` overrides its
     databaseURL. Raises RendezvousError/ConfigError with one clear line on bad input.
     """
@@ -52,7 +67,7 @@ def open_rendezvous(
             backends.append(
                 _open_one(
                     kind,
-                    post,
+                    report,
                     contacts,
                     is_known,
                     firebase_config,
@@ -74,7 +89,7 @@ def open_rendezvous(
 
 def _open_one(
     kind: str,
-    post: PostEvent | None,
+    report: Report | None,
     contacts: Callable[[], Iterable[Contact]] | Iterable[Contact],
     is_known: Callable[[bytes], bool] | None,
     firebase_config: str | os.PathLike[str] | None,
@@ -90,8 +105,10 @@ def _open_one(
         from drivers.rendezvous.lan import LanRendezvous
 
         if lan_interfaces is None:
-            return LanRendezvous(post=post, is_known=is_known, clock=clock)
-        return LanRendezvous(post=post, is_known=is_known, clock=clock, interfaces=lan_interfaces)
+            return LanRendezvous(report=report, is_known=is_known, clock=clock)
+        return LanRendezvous(
+            report=report, is_known=is_known, clock=clock, interfaces=lan_interfaces
+        )
     from drivers.rendezvous.firebase import FirebaseRendezvous
     from drivers.rendezvous.firebase_auth import load_firebase_config
 
@@ -100,4 +117,4 @@ def _open_one(
             "the firebase rendezvous needs --firebase-config FILE (your project's JSON)"
         )
     config = load_firebase_config(firebase_config, database_url=firebase_url)
-    return FirebaseRendezvous(config, post=post, clock=clock)
+    return FirebaseRendezvous(config, report=report, clock=clock)

@@ -3,9 +3,10 @@
 A rendezvous backend publishes this device's signed `PeerRecord` and finds a contact's.
 It never decides trust: a record whose key differs from the pinned one is returned as
 it is, and the caller's Noise handshake against the pinned key refuses it, so a hostile
-directory can at worst deny service. Backends post `DIRECTORY_STATUS` when they go on or
-offline and `CONTACT_DISCOVERED` when they see an unpinned phone; both go through the
-`post` callable the runtime hands them. Bad records are dropped and counted, not raised.
+directory can at worst deny service. Backends report a `BackendStatus` when they go on or
+offline and a `PhoneFound` when they see an unpinned phone, through the `report` callable
+the runtime hands them (the runtime turns reports into the state machine's events; a
+driver knows nothing of the machine). Bad records are dropped and counted, not raised.
 """
 
 from __future__ import annotations
@@ -18,13 +19,32 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
-from pysnac.call_events import CallEvent, DirectoryStatus, EventName, PostEvent
+from pysnac.contacts import Contact
 from pysnac.errors import PysnacError
 
 log = logging.getLogger(__name__)
 
 Address = tuple[str, int]
 MAX_ADDRESSES = 8  # per record
+
+
+@dataclass(frozen=True)
+class BackendStatus:
+    """A backend went online (reachable, record published) or offline."""
+
+    backend: str
+    online: bool
+
+
+@dataclass(frozen=True)
+class PhoneFound:
+    """A phone whose key is not pinned announced itself (the LAN backend)."""
+
+    contact: Contact
+    fingerprint: str
+
+
+Report = Callable[[BackendStatus | PhoneFound], None]
 
 
 class RendezvousError(PysnacError):
@@ -127,11 +147,11 @@ class RejectCounter:
 
 
 class StatusReporter:
-    """Tracks one backend's online flag and posts DIRECTORY_STATUS only on a change."""
+    """Tracks one backend's online flag and reports a BackendStatus only on a change."""
 
-    def __init__(self, backend: str, post: PostEvent | None, online: bool = False) -> None:
+    def __init__(self, backend: str, report: Report | None, online: bool = False) -> None:
         self.backend = backend
-        self._post = post
+        self._report = report
         self._online = online
         self._lock = threading.Lock()
 
@@ -146,9 +166,8 @@ class StatusReporter:
             self._online = online
         if changed:
             log.info("rendezvous %s is %s", self.backend, "online" if online else "offline")
-            if self._post is not None:
-                data = DirectoryStatus(backend=self.backend, online=online)
-                self._post(CallEvent(EventName.DIRECTORY_STATUS, data))
+            if self._report is not None:
+                self._report(BackendStatus(backend=self.backend, online=online))
 
 
 class WatchList:

@@ -33,6 +33,7 @@ from drivers.rendezvous.base import (
     PeerRecord,
     RecordError,
     RejectCounter,
+    Report,
     SigningIdentity,
     StatusReporter,
     WatchList,
@@ -52,7 +53,6 @@ from drivers.rendezvous.firebase_stream import (
     mount_timeouts,
 )
 from drivers.rendezvous.record import RECORD_LIFETIME_MS, key_id, sign_record, to_text, verify_text
-from pysnac.call_events import PostEvent
 
 NAME = "firebase"
 PHONES_PATH = "phones"
@@ -72,7 +72,7 @@ class FirebaseRendezvous:
     def __init__(
         self,
         config: FirebaseConfig,
-        post: PostEvent | None = None,
+        report: Report | None = None,
         clock: Callable[[], float] = time.time,
         lifetime_ms: int = RECORD_LIFETIME_MS,
         retry_min_s: float = RETRY_MIN_S,
@@ -94,7 +94,7 @@ class FirebaseRendezvous:
         self._token_lock = threading.Lock()
         self.rejected = RejectCounter()
         self.stream_failures = 0
-        self._status = StatusReporter(NAME, post)
+        self._status = StatusReporter(NAME, report)
         self._watchers = WatchList()
         self._lock = threading.Lock()
         self._identity: SigningIdentity | None = None

@@ -5,7 +5,7 @@ The embedded default: no account, no internet. Each phone registers one service 
 `r0`, `r1`, ... strings, each under the 255-byte limit of RFC 6763 section 6.1), so the
 instance name says which key to ask for and the record proves who wrote it. A browser
 follows every `_pysnac._udp` instance on the link: newer records go to watchers, unpinned
-keys are posted as CONTACT_DISCOVERED. Registration (about 1.6 s of probing) and refreshes
+keys are reported as PhoneFound. Registration (about 1.6 s of probing) and refreshes
 run on one worker thread; nothing blocks `start`. zeroconf is imported only here.
 """
 
@@ -29,8 +29,10 @@ from zeroconf import (
 from drivers.rendezvous.base import (
     Address,
     PeerRecord,
+    PhoneFound,
     RecordError,
     RejectCounter,
+    Report,
     SigningIdentity,
     StatusReporter,
     WatchList,
@@ -39,7 +41,6 @@ from drivers.rendezvous.base import (
     local_ipv4,
 )
 from drivers.rendezvous.record import RECORD_LIFETIME_MS, key_id, sign_record, to_text, verify_text
-from pysnac.call_events import CallEvent, Discovered, EventName, PostEvent
 from pysnac.contacts import Contact
 
 NAME = "lan"
@@ -79,18 +80,18 @@ class LanRendezvous:
 
     def __init__(
         self,
-        post: PostEvent | None = None,
+        report: Report | None = None,
         is_known: Callable[[bytes], bool] | None = None,
         clock: Callable[[], float] = time.time,
         interfaces: object = InterfaceChoice.All,
         lifetime_ms: int = RECORD_LIFETIME_MS,
     ) -> None:
-        self._post = post
+        self._report = report
         self._is_known = is_known
         self._clock = clock
         self._lifetime_ms = lifetime_ms
         self.rejected = RejectCounter()
-        self._status = StatusReporter(NAME, post)
+        self._status = StatusReporter(NAME, report)
         self._watchers = WatchList()
         self._lock = threading.Lock()
         self._seen: dict[bytes, PeerRecord] = {}
@@ -200,15 +201,14 @@ class LanRendezvous:
         self._maybe_announce(record)
 
     def _maybe_announce(self, record: PeerRecord) -> None:
-        if self._post is None or self._is_known is None or self._is_known(record.public_key):
+        if self._report is None or self._is_known is None or self._is_known(record.public_key):
             return
         with self._lock:
             if record.public_key in self._announced:
                 return
             self._announced.add(record.public_key)
         contact = Contact(record.name, record.public_key, record.addresses[0])
-        discovered = Discovered(contact=contact, fingerprint=_fingerprint(record.public_key))
-        self._post(CallEvent(EventName.CONTACT_DISCOVERED, discovered))
+        self._report(PhoneFound(contact=contact, fingerprint=_fingerprint(record.public_key)))
 
     def lookup(self, public_key: bytes, timeout_s: float) -> PeerRecord | None:
         with self._lock:

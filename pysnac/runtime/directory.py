@@ -5,13 +5,13 @@ a time, so a backend that cannot even be set up -- a missing Firebase file -- is
 offline while the others run), publishes this device's signed record, and watches every
 pinned contact's key so it always knows the freshest verified address of each. It never
 decides trust (docs/rendezvous.md): it only answers "where is the phone holding this
-pinned key?". What the backends post passes through `_on_backend_event` on its way to the
-state machine:
+pinned key?". What the backends report passes through `_on_backend_report`, which turns it
+into the state machine's events:
 
-- DIRECTORY_STATUS goes on unchanged (the Idle screen's indicator); the directory posts
+- a BackendStatus becomes DIRECTORY_STATUS (the Idle screen's indicator); the directory posts
   each backend's first status itself, before starting it, so a backend that is offline
   from the start shows as offline.
-- CONTACT_DISCOVERED (a phone whose key is not pinned) goes on as a trust-on-first-use
+- a PhoneFound (a phone whose key is not pinned) becomes CONTACT_DISCOVERED, a trust-on-first-use
   offer, without its address (the rendezvous finds it again; a LAN address is no fixed
   address), unless its name is that of a pinned contact: then it is a KEY CHANGE. It is
   NOT offered (accepting a new key for a known name must be the user's own act); it is
@@ -31,6 +31,7 @@ from collections.abc import Callable
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from drivers.rendezvous.base import BackendStatus, PhoneFound
 from pysnac.call_events import (
     CallEvent,
     DirectoryStatus,
@@ -42,7 +43,7 @@ from pysnac.call_events import (
 from pysnac.contacts import Contact
 
 if TYPE_CHECKING:
-    from drivers.rendezvous.base import Address, PeerRecord, Rendezvous, SigningIdentity
+    from drivers.rendezvous.base import Address, PeerRecord, Rendezvous, Report, SigningIdentity
     from pysnac.config import Config
     from pysnac.phonebook import Phonebook
 
@@ -51,19 +52,19 @@ log = logging.getLogger(__name__)
 LOOKUP_TIMEOUT_S = 2.0  # a call to a contact with no known address waits this long for one
 STATIC_BACKEND = "static"  # has no reachability of its own: never shown on the LCD
 
-# kind, post, phonebook -> one backend (raises RendezvousError/ConfigError on bad set-up)
-RendezvousOpener = Callable[[str, PostEvent, "Phonebook"], "Rendezvous"]
+# kind, report, phonebook -> one backend (raises RendezvousError/ConfigError on bad set-up)
+RendezvousOpener = Callable[[str, "Report", "Phonebook"], "Rendezvous"]
 
 
 def config_rendezvous_opener(config: Config) -> RendezvousOpener:
     """Backends as the config says: static from the phonebook, firebase from its JSON."""
 
-    def opener(kind: str, post: PostEvent, phonebook: Phonebook) -> Rendezvous:
+    def opener(kind: str, report: Report, phonebook: Phonebook) -> Rendezvous:
         from drivers.rendezvous import open_rendezvous
 
         return open_rendezvous(
             [kind],
-            post=post,
+            report=report,
             contacts=phonebook.contacts,
             is_known=lambda key: phonebook.find_by_key(key) is not None,
             firebase_config=config.rendezvous.firebase_config,
@@ -107,7 +108,7 @@ class Directory:
         backends: list[Rendezvous] = []
         for kind in self.kinds:
             try:
-                backends.append(self._opener(kind, self._on_backend_event, self.phonebook))
+                backends.append(self._opener(kind, self._on_backend_report, self.phonebook))
             except Exception as exc:  # a rendezvous fault never stops the phone
                 self.failed[kind] = str(exc)
                 log.error("rendezvous %s not started: %s", kind, exc)
@@ -223,12 +224,16 @@ class Directory:
 
     # ---- from the backends ------------------------------------------------------------
 
-    def _on_backend_event(self, event: CallEvent) -> None:
+    def _on_backend_report(self, report: BackendStatus | PhoneFound) -> None:
         post = self._post
         if post is None:
             return
-        if event.name is EventName.CONTACT_DISCOVERED and isinstance(event.data, Discovered):
-            found = event.data.contact
+        if isinstance(report, BackendStatus):
+            status = DirectoryStatus(report.backend, report.online)
+            post(CallEvent(EventName.DIRECTORY_STATUS, status))
+            return
+        if isinstance(report, PhoneFound):
+            found = report.contact
             if self.phonebook.find_by_key(found.public_key) is not None:
                 return  # pinned meanwhile
             wanted = found.name.casefold()
@@ -239,15 +244,14 @@ class Directory:
                 log.warning(
                     "KEY CHANGED: a phone named %s publishes key %s, not the pinned one",
                     found.name,
-                    event.data.fingerprint,
+                    report.fingerprint,
                 )
                 with self._lock:
-                    self._new_keys[wanted] = (found.public_key, event.data.fingerprint)
+                    self._new_keys[wanted] = (found.public_key, report.fingerprint)
                 self._notify()
                 return
-            offer = Discovered(replace(found, address=None), event.data.fingerprint)
-            event = CallEvent(EventName.CONTACT_DISCOVERED, offer)
-        post(event)
+            offer = Discovered(replace(found, address=None), report.fingerprint)
+            post(CallEvent(EventName.CONTACT_DISCOVERED, offer))
 
     def _watch(self, public_key: bytes) -> None:
         rendezvous = self.rendezvous
