@@ -1,4 +1,4 @@
-"""Issue 5 targets, measured on loopback with real phone processes (`make demo` runs).
+"""The call targets, measured on loopback with real phone processes (`make demo` runs).
 
 Prints: Select on alice -> "ringing" on bob, answer -> first audio frame heard (each
 side), PESQ-WB of what bob heard (alice's recorded clip) and alice heard (bob's synthetic
@@ -162,7 +162,7 @@ def main() -> int:
             f"worst {max(values) if unit != 'MOS' else min(values):7.2f}  target {target}"
         )
 
-    print(f"\nissue 5 targets on loopback ({RUNS} demo calls of {TALK_S:.0f} s):")
+    print(f"\ncall targets on loopback ({RUNS} demo calls of {TALK_S:.0f} s):")
     row("Select on alice -> ringing on bob", ring, "ms", "<= 50 ms")
     row("answer -> first audio heard (bob)", heard_bob, "ms", "<= 100 ms")
     row("answer -> first audio heard (alice)", heard_alice, "ms", "<= 100 ms")

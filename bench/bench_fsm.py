@@ -1,4 +1,4 @@
-"""The appliance's two measured numbers (issue 4):
+"""The appliance's two measured numbers:
 
 1. Start-up to the Idle screen: `main.py --config X run --lcd stdio` from process spawn
    to the first screen on stdout (target < 1.5 s; real drivers' imports are deferred).

@@ -1,4 +1,4 @@
-"""Media pipeline benchmark: PESQ-WB table of issue 3, MOS against loss, CPU per frame.
+"""Media pipeline benchmark: PESQ-WB table, MOS against loss, CPU per frame.
 
 Runs the offline simulator (demo/simulate.py: real Opus, seeded network, real
 jitter buffer on a simulated clock) over many seeds and prints, and writes to results/:
@@ -168,7 +168,7 @@ def main() -> int:
     clip = read_wav_48k(CLIP)
     RESULTS.mkdir(exist_ok=True)
     started = time.time()
-    print("## Targets (issue 3), our pipeline", flush=True)
+    print("## Targets, our pipeline", flush=True)
     targets = target_table(clip)
     print("\n## Recovery modes: PESQ-WB (wire kbit/s)", flush=True)
     modes, curves = mode_table(clip)

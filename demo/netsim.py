@@ -1,4 +1,4 @@
-"""A seeded one-way network model for the simulator and tests (issue 3, item 5).
+"""A seeded one-way network model for the simulator and tests.
 
 Each packet sent at time t either is lost or arrives at t + delay, where delay is
 `delay_s` plus normally distributed jitter of standard deviation `jitter_s`, floored at

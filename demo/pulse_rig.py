@@ -1,7 +1,7 @@
 """A private PulseAudio sound server with virtual microphones and speakers, for tests and demos.
 
 This machine has no sound card, but PulseAudio null sinks give PortAudio a real-time audio
-path (measured recipe in ../shared/NOTES.md). `PulseRig` starts a PRIVATE server (its own
+path (recipe measured on a machine with no sound card). `PulseRig` starts a PRIVATE server (its own
 XDG_RUNTIME_DIR and HOME under a temporary folder, anonymous auth on a unix socket) with one
 null sink per virtual device: `spk_a`, `spk_b` (what each phone plays) and `mic_a`, `mic_b`
 (what a test plays into each phone's microphone; the phone reads `mic_a.monitor`).

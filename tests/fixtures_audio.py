@@ -73,7 +73,7 @@ def pyaudio_phone_processes(root: Path, rig: PulseRig) -> dict[str, PhoneProcess
 def speech_48k(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """The bundled 4 s speech clip converted to 48 kHz mono int16 (what the phone sends)."""
     from drivers.audio.wav_device import load_wav_mono16
-    from tests.media_helpers import SPEECH  # the repo's copy: a fresh clone has no ../shared
+    from tests.media_helpers import SPEECH  # the repo's own copy
     from tests.signal_compare import write_wav
 
     if not SPEECH.exists():

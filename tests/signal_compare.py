@@ -1,7 +1,7 @@
 """Comparing what went in with what came out: delay estimation and windowed correlation.
 
 A real audio path shifts the signal by an unknown delay and may glitch for a frame or two
-(NOTES.md: under load 3 of 15 runs glitched once), so byte equality is the wrong test.
+(measured: under load 3 of 15 runs glitched once), so byte equality is the wrong test.
 `estimate_delay` finds the lag that maximises the cross-correlation (computed with FFTs);
 `windowed_correlation` then scores each window of the reference that carries speech
 (normalised cross-correlation, 1.0 = identical shape and any gain), searching a few ms

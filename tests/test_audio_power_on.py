@@ -1,4 +1,4 @@
-"""Issue 6: a sound device missing at power-on is named on the home screen and in the log
+"""A sound device missing at power-on is named on the home screen and in the log
 (pointing to `main.py devices`) before anyone tries to call, and the phone stays up."""
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """The real pyaudio driver through the private PulseAudio rig: sound, faults, and counting.
 
 Speech played into a virtual microphone with paplay must come out of the device's reads
-(windowed normalised cross-correlation, not bytes: NOTES.md); what the device plays must
+(windowed normalised cross-correlation, not bytes); what the device plays must
 reach the virtual speaker; a stalled reader counts an overflow and a stalled writer an
 underrun without dying; a device pulled mid-stream raises AudioDeviceError naming it.
 Stalls below are the stimulus under test (real time must pass for a real device), not

@@ -161,7 +161,7 @@ def process_gone(pid: int) -> bool:
 
 def test_a_crashed_test_process_leaves_no_sound_server_behind() -> None:
     """atexit cannot run when the process dies by SIGKILL (or a crash): the kernel must
-    then take the server and its helpers down with it (issue 6: stopped even on failure)."""
+    then take the server and its helpers down with it (stopped even on failure)."""
     child = subprocess.Popen(
         [sys.executable, "-c", CHILD_STARTS_A_RIG],
         cwd=REPO,

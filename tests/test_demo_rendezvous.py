@@ -1,4 +1,4 @@
-"""`main.py demo --rendezvous static|firebase|lan` completes a call (issue 7).
+"""`main.py demo --rendezvous static|firebase|lan` completes a call.
 
 Each run is the real command: two phone processes that find each other through the
 chosen backend -- the config's addresses, the Firebase PROTOCOL TEST SERVER the demo

@@ -1,4 +1,4 @@
-"""Sound-device faults in a whole call, through the real pyaudio driver (issue 6, item 3).
+"""Sound-device faults in a whole call, through the real pyaudio driver.
 
 The faulty phone (alice) uses the `pyaudio` driver on the private PulseAudio rig; bob uses
 the silent device, so only alice touches PortAudio in this process. Faults:

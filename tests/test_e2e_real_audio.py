@@ -1,4 +1,4 @@
-"""A full-duplex call through real sound devices on both phones (issue 6, item 1).
+"""A full-duplex call through real sound devices on both phones.
 
 Two phone processes (`main.py run`, as on the appliance) use the `pyaudio` driver on the
 private PulseAudio rig: each opens ALSA's `default`, which `env_for` points at its own
@@ -7,7 +7,7 @@ tester device speaks into one phone's microphone (`pysnac_mouth_x`) while hearin
 other phone's speaker (`pysnac_ear_y`), frame by frame, so what it heard is on the same
 timeline as what it said. Both directions run at once: alice's recorded speech and bob's
 synthetic speech cross in the call. What each speaker played is compared with what the
-other side said by windowed normalised cross-correlation (NOTES.md: a real path may glitch
+other side said by windowed normalised cross-correlation (a real path may glitch
 for a frame, so no byte comparison), at the delay that fits best; each window is searched
 within `WINDOW_SEARCH_S` of it, because the audio may legitimately slip: the jitter
 buffer moves it by whole frames in pauses, and a tester device that ran dry for a moment

@@ -1,4 +1,4 @@
-"""Whole phones finding each other through the rendezvous (issue 7), in one process.
+"""Whole phones finding each other through the rendezvous, in one process.
 
 Each phone is what `main.py run` builds: `build_phone` with the real UDP call service
 (loopback, silent sound devices), the headless LCD and `config_rendezvous_opener`, so

@@ -198,5 +198,5 @@ class RendezvousContract:
         rig.bob.stop()
         leftovers = [t for t in threading.enumerate() if t.name.startswith("rdv-") and t.is_alive()]
         assert leftovers == []
-        # pyrebase's own stream threads are non-daemon (NOTES.md): none may be left behind
+        # pyrebase's own stream threads are non-daemon: none may be left behind
         assert not [t for t in threading.enumerate() if not t.daemon and "start_stream" in t.name]

@@ -1,7 +1,7 @@
 """The real sound card through PortAudio (PyAudio): the only module that imports pyaudio.
 
 One input and one output stream, both blocking, so the device's crystal paces the call.
-Buffers are kept small for mouth-to-ear latency (issue 6): PortAudio periods of
+Buffers are kept small for mouth-to-ear latency: PortAudio periods of
 `PERIOD_S` (10 ms, half a frame). Measured through the ALSA pulse plugin: capture then
 buffers ~20 ms, and playout holds at most 3 periods (30 ms), within `playout_buffer_frames`.
 

@@ -1,4 +1,4 @@
-"""Rendezvous: how two phones find each other's address (issue 7).
+"""Rendezvous: how two phones find each other's address.
 
 `open_rendezvous(["lan", "firebase"], ...)` builds the backends named, in that order of
 preference, behind the one `Rendezvous` contract (base.py). Each backend's library is

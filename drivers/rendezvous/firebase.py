@@ -7,7 +7,7 @@ keeps one event stream (Firebase REST streaming, `text/event-stream` with `put`/
 events) open per watched key. Any failure marks the backend offline and retries with a
 doubling back-off; LAN and static keep working meanwhile.
 
-pyrebase4 is imported only here, in the constructor, and its hazards (../shared/NOTES.md)
+pyrebase4 is imported only here, in the constructor, and its hazards (below)
 are handled: its `Stream` (a non-daemon thread whose `close` can raise AttributeError or
 spin forever when the connection failed) is not used; each stream is pyrebase's own
 `ClosableSSEClient` on a daemon thread of ours that ends instead of reconnecting, so we

@@ -138,7 +138,7 @@ class EventStream:
             sse.running = False
             sse.should_connect = False
             try:
-                sse.close()  # pyrebase's close; can raise AttributeError (NOTES.md)
+                sse.close()  # pyrebase's close; can raise AttributeError
             except (AttributeError, OSError):
                 try:
                     sse.resp.raw._connection.sock.shutdown(socket.SHUT_RDWR)

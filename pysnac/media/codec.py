@@ -1,6 +1,6 @@
 """Opus over opuslib 3.0.1: the encoder and decoder a call uses, with settings verified.
 
-opuslib 3.0.1's `inband_fec` setter raises and its `dtx` setter does nothing (NOTES.md), so
+opuslib 3.0.1's `inband_fec` setter raises and its `dtx` setter does nothing, so
 every setting goes through the low-level `encoder_ctl` and is read back with the matching
 get ctl; a setting that did not take raises `CodecError`. The decoder wrapper names the
 three ways to get a frame out: decode a packet, rebuild a lost frame from the next packet's

@@ -26,7 +26,7 @@ LOSS_WINDOW_PACKETS = 64  # ~1.3 s at 20 ms: fast enough to switch redundancy on
 
 # Redundancy policy (redundancy.py), driven by the loss the far end reports.
 REDUNDANCY_ONE_AT_LOSS = 0.005  # any measured loss: add the previous frame
-REDUNDANCY_TWO_AT_LOSS = 0.04  # NOTES.md: 1 frame 3.94, 2 frames 4.38 MOS at 10 % loss
+REDUNDANCY_TWO_AT_LOSS = 0.04  # offline: 1 frame 3.94, 2 frames 4.38 MOS at 10 % loss
 BURSTY_MEAN_FRAMES = 1.6  # mean burst at which copies go to n-1, n-3 (random 10 %: 1.1)
 REDUNDANCY_HOLD_S = 10.0  # keep a level this long after loss falls, so it does not flap
 FEC_HINT_MAX_PERCENT = 30  # the encoder's packet-loss hint is clamped to this

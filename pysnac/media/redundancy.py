@@ -1,6 +1,6 @@
-"""When to protect frames, from the loss the far end reports (issue 3, items 1 and 4).
+"""When to protect frames, from the loss the far end reports .
 
-A ladder with a hold-down, chosen from the offline numbers in NOTES.md:
+A ladder with a hold-down, chosen from offline measurements of this codec:
 
     reported loss          earlier frames carried    encoder FEC loss hint
     0                      none                      0 (plain codec, best quality)
@@ -16,7 +16,7 @@ instead of two (its lookahead follows the deepest copy it sees).
 
 In-band FEC rebuilds frame n only from packet n+1; a redundant copy of n in packet n+1 does
 the same job at full quality, so once redundancy is on, FEC would only spend bits the primary
-frame needs (NOTES.md: FEC costs 0.4 MOS at a 10 % hint) and its hint goes to 0. Two
+frame needs (offline: FEC costs 0.4 MOS at a 10 % hint) and its hint goes to 0. Two
 previous frames also survive bursts of two, where FEC fails (RFC 2198 section 1). A level
 falls only after REDUNDANCY_HOLD_S of lower demand, so a call does not flap.
 """
