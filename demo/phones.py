@@ -76,8 +76,10 @@ def write_config(
     output_device: str = "default",
     backends: tuple[str, ...] = ("static",),
     firebase_config: Path | None = None,
+    frame_ms: int | None = None,
 ) -> Path:
-    """The phone's config.toml; `pinned_keys` overrides a peer's key (a MITM test);
+    """The phone's config.toml; `frame_ms` sets the codec's frame (else its default);
+    `pinned_keys` overrides a peer's key (a MITM test);
     `input_device`/`output_device` name pyaudio devices (e.g. the rig's `pysnac_mic_a`).
     The peers get their loopback address only when `backends` has "static" (else the
     rendezvous finds them: demo/rendezvous.py)."""
@@ -102,6 +104,8 @@ def write_config(
         f"backends = {json.dumps(list(backends))}",
         f"firebase_config = {toml_string(str(firebase_config or ''))}",
     ]
+    if frame_ms is not None:
+        lines += ["[codec]", f"frame_ms = {frame_ms}"]
     for peer in peers:
         key = (pinned_keys or {}).get(peer.name, peer.public_key)
         lines += [

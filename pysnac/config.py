@@ -21,6 +21,7 @@ from pysnac.contacts import BadPublicKey, Contact, decode_public_key
 from pysnac.errors import ConfigError
 from pysnac.history import atomic_write_text
 from pysnac.limits import NAME_MAX_CHARS
+from pysnac.media.limits import BITRATE_MAX_BPS, BITRATE_MIN_BPS, FRAME_MS_CHOICES
 from pysnac.phonebook import PhonebookError, check_name, parse_address
 
 CONFIG_ENV = "PYSNAC_CONFIG"
@@ -28,9 +29,6 @@ DEFAULT_CONFIG_PATH = Path("~/.config/pysnac/config.toml")
 AUDIO_DRIVERS = ("pyaudio", "wav", "silence")
 LCD_DRIVERS = ("plate", "terminal", "headless", "stdio")
 RENDEZVOUS_BACKENDS = ("lan", "static", "firebase")
-FRAME_MS_CHOICES = (10, 20, 40, 60)
-BITRATE_MIN_BPS = 6000  # Opus's range, RFC 6716 section 2.1.1
-BITRATE_MAX_BPS = 510000
 PORT_MAX = 65535
 
 DEFAULT_CONFIG_TEXT = """\
@@ -54,7 +52,7 @@ output_wav = ""                # wav driver: where the speaker is recorded
 
 [codec]
 bitrate = 24000                # Opus bit/s
-frame_ms = 20                  # 10, 20, 40 or 60
+frame_ms = 20                  # 10, 20 or 40
 fec = true                     # Opus in-band forward error correction
 dtx = false                    # discontinuous transmission (silence sends almost nothing)
 
@@ -214,7 +212,9 @@ def _codec(path: Path, data: Any) -> CodecConfig:
     table = _Table(path, "codec", data, {"bitrate", "frame_ms", "fec", "dtx"})
     bitrate = table.get("bitrate", int, 24000)
     if not BITRATE_MIN_BPS <= bitrate <= BITRATE_MAX_BPS:
-        table.fail("bitrate", f"{bitrate} is outside Opus's {BITRATE_MIN_BPS}..{BITRATE_MAX_BPS}")
+        table.fail(
+            "bitrate", f"{bitrate} is outside the codec's {BITRATE_MIN_BPS}..{BITRATE_MAX_BPS}"
+        )
     return CodecConfig(
         bitrate=bitrate,
         frame_ms=table.choice("frame_ms", FRAME_MS_CHOICES, 20),

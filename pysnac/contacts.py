@@ -10,7 +10,7 @@ import base64
 import binascii
 from dataclasses import dataclass
 
-PUBLIC_KEY_BYTES = 32
+from pysnac.limits import PUBLIC_KEY_BYTES
 
 
 class BadPublicKey(ValueError):

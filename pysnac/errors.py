@@ -5,6 +5,8 @@ prints its message as one line and exits with `exit_status`, the state machine s
 
 from __future__ import annotations
 
+from pysnac.limits import REASON_MAX_CHARS
+
 
 class PysnacError(Exception):
     """Base of every fault a user can cause or meet; never a bug."""
@@ -14,7 +16,7 @@ class PysnacError(Exception):
     @property
     def reason(self) -> str:
         """A short reason for a 16-character LCD line."""
-        return type(self).__name__.removesuffix("Error")[:16]
+        return type(self).__name__.removesuffix("Error")[:REASON_MAX_CHARS]
 
 
 class ConfigError(PysnacError, ValueError):

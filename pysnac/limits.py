@@ -7,6 +7,8 @@ limits shared by the model, the screens, the config and the drivers.
 from __future__ import annotations
 
 NAME_MAX_CHARS = 15  # device and contact names: fit one LCD line with a marker
+NAME_MAX_UTF8_BYTES = 4 * NAME_MAX_CHARS  # the same name on the wire: <= 4 bytes a character
+PUBLIC_KEY_BYTES = 32  # Ed25519 and X25519 public keys alike
 REASON_MAX_CHARS = 16  # a hang-up reason is one LCD line
 HISTORY_MAX_CALLS = 10  # recent calls kept across restarts
 VOLUME_MIN = 0

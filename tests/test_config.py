@@ -106,8 +106,10 @@ def test_default_config_text_is_the_documented_default(tmp_path: Path) -> None:
         ("[audio]\ndriver = 'alsa'", "audio.driver", "not one of"),
         ("[audio]\ndriver = 'wav'", "audio.input_wav", "needs a microphone"),
         ("[audio]\ninput_device = -1", "audio.input_device", "0 or more"),
-        ("[codec]\nbitrate = 100", "codec.bitrate", "outside Opus"),
+        ("[codec]\nbitrate = 100", "codec.bitrate", "outside the codec"),
         ("[codec]\nframe_ms = 25", "codec.frame_ms", "not one of"),
+        ("[codec]\nframe_ms = 60", "codec.frame_ms", "not one of"),  # the codec refuses it
+        ("[codec]\nbitrate = 256000", "codec.bitrate", "outside the codec"),
         ("[codec]\nfec = 1", "codec.fec", "true or false"),
         ("[lcd]\ndriver = 'oled'", "lcd.driver", "not one of"),
         ("[rendezvous]\nbackends = ['lan', 'dns']", "rendezvous.backends", "not one of"),
@@ -200,7 +202,7 @@ def test_cli_bad_config_is_one_line_exit_2(tmp_path: Path) -> None:
     result = run_main("--config", str(path), "run", "--lcd", "headless", env={})
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"pysnac: {path}: key 'codec.frame_ms': 25 is not one of 10, 20, 40, 60"
+        f"pysnac: {path}: key 'codec.frame_ms': 25 is not one of 10, 20, 40"
     ]
     missing = run_main("--config", str(tmp_path / "nope.toml"), env={})
     assert missing.returncode == 2 and "nope.toml" in missing.stderr

@@ -35,10 +35,17 @@ class Rig:
         self.clocks: dict[str, ManualClock] = {}
         self.phones: dict[str, tuple[Phone, HeadlessLcd]] = {}
 
-    def build(self, specs: dict[str, PhoneSpec], pinned: dict[str, dict[str, bytes]]) -> None:
+    def build(
+        self,
+        specs: dict[str, PhoneSpec],
+        pinned: dict[str, dict[str, bytes]],
+        frame_ms: int | None = None,
+    ) -> None:
         for name, spec in specs.items():
             peers = [other for other in specs.values() if other is not spec]
-            write_config(spec, peers, audio="silence", pinned_keys=pinned.get(name))
+            write_config(
+                spec, peers, audio="silence", pinned_keys=pinned.get(name), frame_ms=frame_ms
+            )
             config = load_config(spec.folder / "config.toml")
             lcd = HeadlessLcd()
             self.clocks[name] = ManualClock(start=1000.0)

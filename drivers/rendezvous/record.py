@@ -37,10 +37,10 @@ from drivers.rendezvous.base import (
 )
 from pysnac.channel.errors import BadSignature, InvalidPublicKey
 from pysnac.channel.identity import verify_signature
+from pysnac.limits import PUBLIC_KEY_BYTES
 
 MAGIC = b"PSR1"
 SIGNING_CONTEXT = b"PySNAC rendezvous record v1\x00"
-PUBLIC_KEY_BYTES = 32
 SIGNATURE_BYTES = 64
 MAX_NAME_BYTES = 64
 MAX_HOST_BYTES = 253  # the longest DNS name (RFC 1035 section 2.3.4)

@@ -41,10 +41,9 @@ from pysnac.channel.call_handshake import (
 from pysnac.channel.errors import ChannelError, HandshakeFailed
 from pysnac.channel.identity import Identity, fingerprint
 from pysnac.contacts import Contact
+from pysnac.limits import NAME_MAX_CHARS
 
 log = logging.getLogger(__name__)
-
-MAX_PEER_NAME_CHARS = 15  # what the LCD's text entry allows
 
 
 @dataclass
@@ -59,7 +58,7 @@ class Output:
 def clean_name(name: str) -> str:
     """A caller-chosen name made safe for one LCD line: printable, short."""
     kept = "".join(ch for ch in name if unicodedata.category(ch)[0] not in "CZ" or ch == " ")
-    return kept.strip()[:MAX_PEER_NAME_CHARS] or "?"
+    return kept.strip()[:NAME_MAX_CHARS] or "?"
 
 
 class Endpoint:

@@ -7,7 +7,12 @@ costs at most RETRANSMIT_INITIAL_S, and a dead peer is noticed within PEER_LOST_
 
 from __future__ import annotations
 
-from pysnac.channel.limits import MAX_INVITE_AGE_S
+# Sizes the wire format shares with the channel and the rest of the product, re-exported
+# here so the wire format reads its layout from one module; each is defined once.
+from pysnac.channel.limits import CALL_ID_BYTES as CALL_ID_BYTES
+from pysnac.channel.limits import COUNTER_BYTES as COUNTER_BYTES
+from pysnac.channel.limits import MAX_INVITE_AGE_S, TAG_BYTES
+from pysnac.limits import PUBLIC_KEY_BYTES as PUBLIC_KEY_BYTES
 
 # Retransmission of INVITE, ACCEPT, REJECT, CANCEL and BYE: exponential backoff.
 RETRANSMIT_INITIAL_S = 0.2
@@ -38,9 +43,6 @@ HANDSHAKE_BURST = 10
 
 # Wire sizes.
 MAX_DATAGRAM_BYTES = 1400  # below a 1500-byte MTU with IPv6 + UDP headers
-CALL_ID_BYTES = 8
 SESSION_INDEX_BYTES = 4
 SIGNATURE_BYTES = 64
-PUBLIC_KEY_BYTES = 32
-COUNTER_BYTES = 8
-AEAD_TAG_BYTES = 16
+AEAD_TAG_BYTES = TAG_BYTES

@@ -37,12 +37,11 @@ from pysnac.channel.limits import (
     MAX_CODEC_VALUE,
     MAX_INVITE_AGE_S,
     MAX_INVITE_FUTURE_S,
-    MAX_NAME_BYTES,
-    MAX_NAME_CHARS,
     PROLOGUE_LABEL,
     PROTOCOL_VERSION,
 )
 from pysnac.channel.sas import short_auth_string
+from pysnac.limits import NAME_MAX_CHARS, NAME_MAX_UTF8_BYTES
 from pysnac.noise.crypto import KeyPair, NoiseError
 from pysnac.noise.handshakestate import HandshakeState
 
@@ -75,8 +74,8 @@ class CallSetup:
     codec: dict[str, int] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        if not 0 < len(self.name) <= MAX_NAME_CHARS or not self.name.isprintable():
-            raise ValueError(f"name must be 1..{MAX_NAME_CHARS} printable characters")
+        if not 0 < len(self.name) <= NAME_MAX_CHARS or not self.name.isprintable():
+            raise ValueError(f"name must be 1..{NAME_MAX_CHARS} printable characters")
         if len(self.signing_public) != SIGNING_PUBLIC_BYTES:
             raise ValueError(f"signing_public must be {SIGNING_PUBLIC_BYTES} bytes")
         if not 0 <= self.timestamp_ms < 2**64:
@@ -107,7 +106,7 @@ class CallSetup:
         if version != PROTOCOL_VERSION:
             raise ValueError(f"call setup version {version}, expected {PROTOCOL_VERSION}")
         name_bytes = reader.take(reader.byte())
-        if len(name_bytes) > MAX_NAME_BYTES:
+        if len(name_bytes) > NAME_MAX_UTF8_BYTES:
             raise ValueError("name too long")
         name = name_bytes.decode("utf-8")
         codec = {}

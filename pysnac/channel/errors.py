@@ -8,6 +8,7 @@ shows `reason` on the LCD.
 from __future__ import annotations
 
 from pysnac.errors import PysnacError
+from pysnac.limits import REASON_MAX_CHARS
 
 
 class ChannelError(PysnacError):
@@ -17,7 +18,7 @@ class ChannelError(PysnacError):
 
     @property
     def reason(self) -> str:
-        return self.lcd_reason[:16]
+        return self.lcd_reason[:REASON_MAX_CHARS]
 
 
 class HandshakeFailed(ChannelError):

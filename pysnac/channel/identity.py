@@ -47,6 +47,7 @@ from pysnac.channel.limits import (
     MAX_KEY_FILE_BYTES,
 )
 from pysnac.channel.sas import encode_digest, keyed_digest
+from pysnac.limits import PUBLIC_KEY_BYTES
 from pysnac.noise.crypto import KeyPair
 
 DEFAULT_KEY_PATH = Path.home() / ".config" / "pysnac" / "identity.key"
@@ -55,7 +56,6 @@ KEY_FILE_COMMENT = (
     "# PySNAC device identity. Secret: anyone with this file can impersonate the device."
 )
 SEED_BYTES = 32
-PUBLIC_KEY_BYTES = 32
 SIGNATURE_BYTES = 64
 FINGERPRINT_PERSONAL = b"PySNAC-FPR-v1".ljust(16, b"\x00")
 

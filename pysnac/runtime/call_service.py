@@ -34,6 +34,7 @@ from pysnac.call_events import CallEvent, EventName, Failure, LinkStats, PostEve
 from pysnac.channel.identity import Identity
 from pysnac.contacts import Contact
 from pysnac.errors import PysnacError
+from pysnac.limits import REASON_MAX_CHARS
 
 if TYPE_CHECKING:  # the media stack (Opus, numpy) loads with the first call, not at start-up
     from pysnac.media.codec import CodecParams
@@ -365,7 +366,7 @@ class UdpCallService:
 
     def _post_failure(self, name: EventName, exc: PysnacError) -> None:
         log.error("%s: %s", name.value, exc)
-        self._post(CallEvent(name, Failure(exc.reason[:16], str(exc))))
+        self._post(CallEvent(name, Failure(exc.reason[:REASON_MAX_CHARS], str(exc))))
 
     def _note(self, event: CallEvent, now: float) -> None:
         mark = {

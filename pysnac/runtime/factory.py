@@ -22,6 +22,8 @@ if TYPE_CHECKING:
     from pysnac.config import Config
     from pysnac.runtime.call_service import UdpCallService
 
+from pysnac.media.limits import SAMPLE_RATE_HZ
+
 CALL_LOG_ENV = "PYSNAC_CALL_LOG"
 DEFAULT_DEVICE = "default"
 
@@ -34,6 +36,7 @@ def audio_params(config: Config) -> AudioParams:
 
     audio = config.audio
     return AudioParams(
+        frame_samples=SAMPLE_RATE_HZ * config.codec.frame_ms // 1000,  # the codec's frame
         input_device=device(audio.input_device),
         output_device=device(audio.output_device),
         input_wav=audio.input_wav,
