@@ -138,7 +138,9 @@ class PhoneProcess:
         *,
         on_record: Callable[[PhoneProcess, float, Record], None] | None = None,
         extra_env: dict[str, str] | None = None,
+        lcd: str = "stdio",
     ) -> None:
+        """`lcd`: a kind that speaks the stdio protocol (stdio, plate-emulated)."""
         self.spec = spec
         self.name = spec.name
         self.call_log = spec.folder / CALL_LOG_NAME
@@ -156,7 +158,7 @@ class PhoneProcess:
                 str(spec.folder / "config.toml"),
                 "run",
                 "--lcd",
-                "stdio",
+                lcd,
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,

@@ -141,8 +141,10 @@ def run_demo(
     echo: Callable[[str], None] = print,
     rendezvous: RendezvousChoice | None = None,
     real: bool = False,
+    lcd: str = "stdio",
 ) -> DemoResult:
-    """`real`: the phones use PyAudio on virtual devices (demo/sound.py)."""
+    """`real`: the phones use PyAudio on virtual devices (demo/sound.py); `lcd`: the phones'
+    LCD kind (`plate-emulated` draws through the plate driver on the emulated plate)."""
     check_clip(clip)
     start = time.monotonic()
     printed: dict[str, list[str]] = {}
@@ -163,8 +165,8 @@ def run_demo(
         alice_spec, bob_spec = prepare(Path(tmp), out, clip, directory, audio)
         echo(f"alice on 127.0.0.1:{alice_spec.port}, bob on 127.0.0.1:{bob_spec.port}")
         env = sound.env_for if sound else lambda _name: None
-        alice = PhoneProcess(alice_spec, on_record=on_record, extra_env=env("alice"))
-        bob = PhoneProcess(bob_spec, on_record=on_record, extra_env=env("bob"))
+        alice = PhoneProcess(alice_spec, on_record=on_record, extra_env=env("alice"), lcd=lcd)
+        bob = PhoneProcess(bob_spec, on_record=on_record, extra_env=env("bob"), lcd=lcd)
         talk = (lambda: sound.talk({"alice": clip, "bob": BOB_CLIP}, out)) if sound else None
         try:
             directory.wait_online([alice, bob])  # both published: each can find the other

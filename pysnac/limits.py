@@ -17,5 +17,5 @@ VOLUME_DEFAULT = 7
 MENU_ITEMS = ("Contacts", "Recent calls", "This device")
 # The text-entry alphabet, in the order Up steps through it (space first: erase a char).
 TEXT_ENTRY_ALPHABET = " abcdefghijklmnopqrstuvwxyz0123456789-_.ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-BUTTON_POLL_HZ = 30  # plate buttons: one I2C read per button per poll
+BUTTON_POLL_HZ = 30  # plate buttons: one I2C read (port A, all five) per poll
 BUTTON_DEBOUNCE_S = 0.04  # a level must hold this long to count as a press or release

@@ -1,18 +1,24 @@
 """One contract suite over every LCD driver present: headless, terminal (Textual, driven
-headless with `run_test`), and the plate driver over a simulated plate object."""
+headless with `run_test`), the plate driver with Adafruit's library on the bus-level twin
+of the plate (what is displayed is decoded from the HD44780 commands), and the
+`plate-emulated` kind the demo's phones use (the same, over stdio)."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import io
+import json
+import os
+import threading
 from collections.abc import AsyncIterator, Callable
 
 import pytest
 
 from drivers.lcd import open_lcd
-from drivers.lcd.plate import PLATE_BUTTON_IDS, PlateLcd
+from drivers.lcd.plate import PlateLcd
+from drivers.lcd.plate_emulator import PlateEmulator
 from pysnac.screen import GLYPH_BARS, GLYPH_CHECK, LCD_COLUMNS, Backlight, Button, to_unicode
-from tests.test_lcd_plate import FakePlate
 
 TEXTUAL_KEYS = {
     Button.SELECT: "enter",
@@ -52,23 +58,51 @@ class TerminalHarness(Harness):
 
 
 class PlateHarness(Harness):
-    def __init__(self, driver, plate: FakePlate) -> None:
+    """Presses are fingers on the emulated plate, found by polls with a stepped clock."""
+
+    def __init__(self, driver: PlateLcd, board: PlateEmulator) -> None:
         super().__init__(driver)
-        self.plate = plate
+        self.board = board
         self.now = 0.0
 
     async def press(self, button: Button) -> None:
-        self.plate.held.add(PLATE_BUTTON_IDS[button])
-        for _ in range(3):
-            self.now += 0.03
-            self.driver.poll_once(self.now)
-        self.plate.held.clear()
-        for _ in range(3):
+        self.board.press(button, reads=3)
+        for _ in range(6):
             self.now += 0.03
             self.driver.poll_once(self.now)
 
     async def displayed(self) -> str:
-        return "\n".join(to_unicode(line) for line in self.plate.rows())
+        return "\n".join(to_unicode(line) for line in self.board.lines())
+
+
+class EmulatedHarness(Harness):
+    """`--lcd plate-emulated`: button names in through a pipe, screens out as JSON lines;
+    its own poll thread (real time) finds each press on the emulated plate."""
+
+    def __init__(self, driver, stdin_writer, stdout: io.StringIO) -> None:
+        super().__init__(driver)
+        self.stdin_writer = stdin_writer
+        self.stdout = stdout
+        self.delivered = threading.Condition()
+        driver.attach(self._delivered)
+
+    def _delivered(self, button: Button) -> None:
+        with self.delivered:
+            self.pressed.append(button)
+            self.delivered.notify_all()
+
+    async def press(self, button: Button) -> None:
+        count = len(self.pressed)
+        self.stdin_writer.write(button.value + "\n")
+        self.stdin_writer.flush()
+        with self.delivered:  # the driver's poll thread finds the press on the plate
+            self.delivered.wait_for(lambda: len(self.pressed) > count, timeout=5.0)
+
+    async def displayed(self) -> str:
+        screens = [json.loads(line) for line in self.stdout.getvalue().splitlines()]
+        lines = [r["lines"] for r in screens if r.get("type") == "screen"][-1]
+        assert lines == [to_unicode(line) for line in self.driver.board.lines()]
+        return "\n".join(lines)
 
 
 @contextlib.asynccontextmanager
@@ -85,11 +119,34 @@ async def terminal() -> AsyncIterator[Harness]:
 
 @contextlib.asynccontextmanager
 async def plate() -> AsyncIterator[Harness]:
-    fake = FakePlate()
-    yield PlateHarness(PlateLcd(fake), fake)
+    board = PlateEmulator()
+    yield PlateHarness(PlateLcd(board, sleep=board.sleep), board)
 
 
-DRIVERS = {"headless": headless, "terminal": terminal, "plate": plate}
+@contextlib.asynccontextmanager
+async def plate_emulated() -> AsyncIterator[Harness]:
+    read_fd, write_fd = os.pipe()
+    with os.fdopen(read_fd) as stdin:
+        stdin_writer = os.fdopen(write_fd, "w")
+        stdout = io.StringIO()
+        driver = open_lcd("plate-emulated", stdin=stdin, stdout=stdout)
+        stop = threading.Event()
+        server = threading.Thread(target=driver.serve, args=(stop,), daemon=True)
+        server.start()
+        try:
+            yield EmulatedHarness(driver, stdin_writer, stdout)
+        finally:
+            stdin_writer.close()  # end of input stops the driver, as `quit` would
+            server.join(5.0)
+        assert stop.is_set() and not server.is_alive()
+
+
+DRIVERS = {
+    "headless": headless,
+    "terminal": terminal,
+    "plate": plate,
+    "plate-emulated": plate_emulated,
+}
 
 
 def run(kind: str, body: Callable) -> None:

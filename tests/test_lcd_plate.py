@@ -1,11 +1,15 @@
-"""The plate driver's logic over a simulated plate object (the real one needs a Pi):
-only changed characters are written, custom characters are loaded, buttons are polled
-with debounce, and the real library is imported only when the plate is chosen."""
+"""The plate driver with Adafruit's real library on the bus-level twin of the plate
+(drivers/lcd/plate_emulator.py): only changed characters are written, the glyphs land in
+CGRAM, all five buttons cost one I2C read per poll, presses are debounced, bus errors do
+not stop the phone, and the library loads with no platform detection."""
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
 import threading
+from pathlib import Path
 
 import pytest
 
@@ -15,50 +19,17 @@ from drivers.lcd.plate import (
     LcdUnavailable,
     PlateLcd,
     changed_runs,
+    rom_text,
 )
-from pysnac.screen import CUSTOM_CHARS, LCD_COLUMNS, Backlight, Button
+from drivers.lcd.plate_emulator import PlateEmulator
+from pysnac.screen import CUSTOM_CHARS, GLYPH_BARS, GLYPH_CHECK, Backlight, Button
+
+REPO = Path(__file__).resolve().parent.parent
 
 
-class FakePlate:
-    """Adafruit_CharLCDPlate's API over a character grid; records every call."""
-
-    def __init__(self) -> None:
-        self.grid = [[" "] * LCD_COLUMNS for _ in range(2)]
-        self.cursor = (0, 0)
-        self.calls: list[tuple] = []
-        self.chars: dict[int, list[int]] = {}
-        self.color = (0.0, 0.0, 0.0)
-        self.held: set[int] = set()
-        self.reads = 0
-
-    def clear(self) -> None:
-        self.calls.append(("clear",))
-        self.grid = [[" "] * LCD_COLUMNS for _ in range(2)]
-
-    def create_char(self, location: int, pattern: list[int]) -> None:
-        self.chars[location] = pattern
-
-    def set_cursor(self, col: int, row: int) -> None:
-        self.calls.append(("set_cursor", col, row))
-        self.cursor = (col, row)
-
-    def message(self, text: str) -> None:
-        self.calls.append(("message", text))
-        col, row = self.cursor
-        for ch in text:
-            self.grid[row][col] = ch
-            col += 1
-        self.cursor = (col, row)
-
-    def set_color(self, red: float, green: float, blue: float) -> None:
-        self.color = (red, green, blue)
-
-    def is_pressed(self, button: int) -> bool:
-        self.reads += 1
-        return button in self.held
-
-    def rows(self) -> tuple[str, str]:
-        return ("".join(self.grid[0]), "".join(self.grid[1]))
+def plate(**options) -> tuple[PlateLcd, PlateEmulator]:
+    board = PlateEmulator()
+    return PlateLcd(board, sleep=board.sleep, **options), board
 
 
 def test_changed_runs() -> None:
@@ -69,27 +40,67 @@ def test_changed_runs() -> None:
     assert changed_runs(("ab", "cd"), ("xb", "cy")) == [(0, 0, "x"), (1, 1, "y")]
 
 
+def test_start_up_programs_glyphs_and_lights_white() -> None:
+    lcd, board = plate()
+    assert board.lcd.four_bit and board.lcd.two_lines and board.lcd.display_on
+    assert not board.lcd.cursor_on and not board.lcd.blink_on
+    assert {slot: board.lcd.glyph(slot) for slot in CUSTOM_CHARS} == CUSTOM_CHARS
+    assert board.lines() == (" " * 16, " " * 16)
+    assert board.backlight() is Backlight.WHITE and lcd.backlight is Backlight.WHITE
+    assert board.lcd.busy_violations == 0
+
+
+def test_the_display_shows_what_was_drawn() -> None:
+    lcd, board = plate()
+    lcd.show((GLYPH_CHECK + "alice", "bars" + GLYPH_BARS[3]))
+    assert board.lines() == (GLYPH_CHECK + "alice".ljust(15), "bars" + GLYPH_BARS[3] + " " * 11)
+    assert lcd.lines == board.lines()
+
+
 def test_only_changed_characters_are_written() -> None:
-    fake = FakePlate()
-    lcd = PlateLcd(fake)
+    lcd, board = plate()
     lcd.show(("bob        0:01", "SAS k3x9   Vol 7"))
-    first = lcd.cells_written
+    writes, data = board.writes, board.lcd.data_writes
     lcd.show(("bob        0:02", "SAS k3x9   Vol 7"))
-    assert lcd.cells_written - first == 1
-    assert fake.rows() == ("bob        0:02 ", "SAS k3x9   Vol 7")
-    before = len(fake.calls)
+    assert board.lcd.data_writes - data == 1  # one character code reached the HD44780
+    assert board.writes - writes == 2 * 9  # set-address and the character: 9 port writes each
+    assert board.lines() == ("bob        0:02 ", "SAS k3x9   Vol 7")
+    before = board.transactions
     lcd.show(("bob        0:02", "SAS k3x9   Vol 7"))
-    assert len(fake.calls) == before  # nothing changed, nothing sent
+    assert board.transactions == before  # nothing changed, nothing sent
 
 
-def test_custom_characters_and_backlight_are_programmed() -> None:
-    fake = FakePlate()
-    lcd = PlateLcd(fake)
-    assert {slot: tuple(p) for slot, p in fake.chars.items()} == CUSTOM_CHARS
-    lcd.set_backlight(Backlight.VIOLET)
-    assert fake.color == (1.0, 0.0, 1.0)
+def test_characters_the_rom_lacks_are_shown_as_question_marks() -> None:
+    assert rom_text("a\\b~c\u00e9\n") == "a?b?c??"
+    lcd, board = plate()
+    lcd.show(("Zo\u00eb", "x\\y"))
+    assert board.lines() == ("Zo?".ljust(16), "x?y".ljust(16))
+    assert lcd.lines == ("Zo\u00eb".ljust(16), "x\\y".ljust(16))  # what the screen asked for
+    lcd.show(("Zoe", "x\\y"))
+    assert board.lines()[0] == "Zoe".ljust(16)
+
+
+def test_backlight_colours_and_close() -> None:
+    lcd, board = plate()
+    for colour in (Backlight.VIOLET, Backlight.TEAL, Backlight.RED):
+        lcd.set_backlight(colour)
+        assert board.backlight() is colour
+    lcd.show(("bye", ""))
     lcd.close()
-    assert fake.color == (0.0, 0.0, 0.0)
+    assert board.backlight() is Backlight.OFF
+    assert board.lines() == (" " * 16, " " * 16)
+
+
+def test_the_driver_waits_out_clear_and_home() -> None:
+    """The emulated controller counts commands latched while it is busy: none with the
+    driver's waits; without any wait, the command after a clear arrives too early."""
+    lcd, board = plate()
+    lcd.show(("x", "y"))
+    lcd.close()
+    assert board.lcd.busy_violations == 0
+    hurried = PlateEmulator()
+    PlateLcd(hurried, sleep=lambda _s: None)
+    assert hurried.lcd.busy_violations > 0
 
 
 def test_debouncer_ignores_bounces_and_reports_one_press() -> None:
@@ -106,46 +117,128 @@ def test_debouncer_ignores_bounces_and_reports_one_press() -> None:
     assert deb.update(True, 0.65)
 
 
-def test_poll_delivers_debounced_presses() -> None:
-    fake = FakePlate()
-    lcd = PlateLcd(fake, debounce_s=0.04)
+def test_one_i2c_read_per_poll_for_all_five_buttons() -> None:
+    lcd, board = plate(debounce_s=0.04)
     got: list[Button] = []
     lcd.attach(got.append)
-    fake.held = {PLATE_BUTTON_IDS[Button.UP]}
+    before_reads, before_writes = board.reads, board.writes
+    board.hold(Button.UP)
     assert lcd.poll_once(0.00) == []
     assert lcd.poll_once(0.02) == []  # not held long enough yet
     assert lcd.poll_once(0.05) == [Button.UP]
     assert lcd.poll_once(0.10) == []
+    board.release(Button.UP)
     assert got == [Button.UP]
-    assert fake.reads == 4 * len(Button)  # one read per button per poll
+    assert board.reads - before_reads == 4 and board.port_a_reads == 4
+    assert board.writes == before_writes  # polling writes nothing
 
 
-def test_serve_polls_at_a_modest_rate_until_stopped() -> None:
-    fake = FakePlate()
-    lcd = PlateLcd(fake, poll_hz=50)
+@pytest.mark.parametrize("button", list(Button))
+def test_each_button_is_wired_to_its_pin(button: Button) -> None:
+    lcd, board = plate(debounce_s=0.04)
+    board.press(button, reads=3)
+    presses = [lcd.poll_once(0.03 * n) for n in range(6)]
+    assert [b for batch in presses for b in batch] == [button]
+    assert PLATE_BUTTON_IDS[button] in range(5)
+
+
+def test_a_bouncing_contact_gives_one_press() -> None:
+    lcd, board = plate(debounce_s=0.04)
+    got: list[Button] = []
+    lcd.attach(got.append)
+    levels = [True, False, True, True, True, True, False, True, False, False, False, False]
+    for n, level in enumerate(levels):  # polls 20 ms apart: bounce, hold, bounce, release
+        (board.hold if level else board.release)(Button.SELECT)
+        lcd.poll_once(0.02 * n)
+    assert got == [Button.SELECT]
+
+
+def test_serve_polls_until_stopped_and_finds_a_press() -> None:
+    lcd, board = plate(poll_hz=50)
+    got = threading.Event()
+    lcd.attach(lambda _button: got.set())
     stop = threading.Event()
-    enough = threading.Event()
-    original = fake.is_pressed
-
-    def counting(button: int) -> bool:
-        if fake.reads >= 10 * len(Button):
-            enough.set()
-        return original(button)
-
-    fake.is_pressed = counting  # type: ignore[method-assign]
     server = threading.Thread(target=lcd.serve, args=(stop,))
     server.start()
-    assert enough.wait(5.0)
-    stop.set()
-    server.join(5.0)
+    try:
+        board.press(Button.LEFT, reads=4)
+        assert board.wait_fingers_done(5.0)
+        assert got.wait(5.0)
+    finally:
+        stop.set()
+        server.join(5.0)
     assert not server.is_alive()
     assert lcd.poll_period_s == pytest.approx(0.02)
 
 
-def test_real_library_is_imported_only_for_the_plate() -> None:
-    import drivers.lcd
-    import drivers.lcd.plate  # noqa: F401
+def test_bus_errors_are_counted_and_the_phone_goes_on(caplog) -> None:
+    lcd, board = plate()
+    board.unplugged = True
+    lcd.show(("lost", ""))
+    assert lcd.poll_once(1.0) == []
+    lcd.set_backlight(Backlight.RED)
+    assert lcd.bus_errors == 3
+    assert sum("I2C error" in r.message for r in caplog.records) == 1  # logged once
+    board.unplugged = False
+    lcd.show(("back", ""))
+    assert board.lines()[0].startswith("back")
 
-    assert "Adafruit_CharLCD" not in sys.modules
-    with pytest.raises(LcdUnavailable, match="try --lcd terminal"):
-        PlateLcd()
+
+def test_no_plate_on_the_bus_is_a_clear_error() -> None:
+    board = PlateEmulator(address=0x21)
+    with pytest.raises(LcdUnavailable, match="no LCD plate answers at I2C address 0x20"):
+        PlateLcd(board, sleep=board.sleep)
+
+
+def test_no_i2c_bus_is_a_clear_error() -> None:
+    with pytest.raises(LcdUnavailable, match=r"/dev/i2c-99"):
+        PlateLcd(busnum=99)
+
+
+IMPORT_CHECK = """
+import sys
+import Adafruit_GPIO.Platform as Platform
+def refuse():
+    raise RuntimeError("Could not determine platform.")
+Platform.platform_detect = refuse  # as on a 64-bit Pi OS kernel
+Platform.pi_version = Platform.pi_revision = refuse
+try:
+    import Adafruit_CharLCD
+except RuntimeError as exc:
+    print("plain import:", exc)
+for name in [m for m in sys.modules if m.startswith("Adafruit_CharLCD")]:
+    del sys.modules[name]
+import drivers.lcd.plate
+assert "Adafruit_CharLCD" not in sys.modules and "smbus2" not in sys.modules
+from drivers.lcd.plate import PlateLcd
+from drivers.lcd.plate_emulator import PlateEmulator
+board = PlateEmulator()
+lcd = PlateLcd(board, sleep=board.sleep)
+lcd.show(("hello", "pi"))
+print(board.lines()[0].strip(), board.lines()[1].strip())
+print("RPi.GPIO" in sys.modules, "Adafruit_PureIO.smbus" in sys.modules)
+import Adafruit_GPIO, Adafruit_GPIO.PWM, Adafruit_GPIO.I2C
+print(Adafruit_GPIO.get_platform_gpio.__name__, Adafruit_GPIO.I2C.get_default_bus.__name__)
+"""
+
+
+def test_library_loads_and_runs_where_platform_detection_fails() -> None:
+    """A fresh interpreter where detection raises (as on 64-bit Pi OS): the plain import
+    fails, ours loads and drives the plate, with neither RPi.GPIO nor Adafruit_PureIO
+    loaded, and the library's detection functions are restored afterwards."""
+    env = {**os.environ, "PYTHONPATH": str(REPO)}
+    done = subprocess.run(
+        [sys.executable, "-c", IMPORT_CHECK],
+        capture_output=True,
+        text=True,
+        env=env,
+        cwd=REPO,
+        timeout=60,
+        check=True,
+    )
+    assert done.stdout.splitlines() == [
+        "plain import: Could not determine platform.",
+        "hello pi",
+        "False False",
+        "get_platform_gpio get_default_bus",
+    ]

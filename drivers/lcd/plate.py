@@ -1,26 +1,36 @@
 """The real LCD: Adafruit's 16x2 RGB LCD plate (HD44780 over an MCP23017 on I2C).
 
-`Adafruit_CharLCD` is imported only here, and only when no plate object is injected: on
-any machine but a Pi it raises at import time. The HD44780 is slow (each character is an
-I2C transaction), so `show` writes only the runs of characters that changed
-(`changed_runs`). The buttons have no interrupts on this plate: `serve` polls them at
-BUTTON_POLL_HZ on the calling thread, paced by `stop.wait` (no busy loop), and each
-button's `Debouncer` reports one press per stable release->press edge held for
-BUTTON_DEBOUNCE_S. The library is not thread-safe, so every call into it holds one lock
-(the state-machine thread draws while the main thread polls).
+The plate is driven by Adafruit_CharLCD's own classes (`drivers.lcd.adafruit_plate`, which
+imports the library without its platform detection) over an `smbus2.SMBus`; neither is
+imported until a plate is opened, so this module loads anywhere. Tests and
+`--lcd plate-emulated` hand it the bus-level twin (`drivers.lcd.plate_emulator`) instead.
+
+The HD44780 is slow (each character is nine I2C writes), so `show` writes only the runs of
+characters that changed (`changed_runs`), and only characters the controller's ROM shows as
+themselves (anything else becomes `?`). The buttons have no interrupt line on this plate:
+`serve` polls them at BUTTON_POLL_HZ on the calling thread, paced by `stop.wait` (no busy
+loop), with one I2C read of port A per poll for all five, and each button's `Debouncer`
+reports one press per stable release->press edge held for BUTTON_DEBOUNCE_S. The library is
+not thread-safe, so every call into it holds one lock (the state-machine thread draws
+while the main thread polls). A bus error (the plate unplugged) is logged and counted, and
+the phone carries on.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 from pysnac.errors import PysnacError
 from pysnac.limits import BUTTON_DEBOUNCE_S, BUTTON_POLL_HZ
 from pysnac.screen import CUSTOM_CHARS, LCD_ROWS, Backlight, Button, ButtonCallback, fit_line
 
-# Adafruit_CharLCD's button numbers (SELECT, RIGHT, DOWN, UP, LEFT = 0..4).
+log = logging.getLogger(__name__)
+
+# Adafruit_CharLCD's button numbers (SELECT, RIGHT, DOWN, UP, LEFT = 0..4): port A bits.
 PLATE_BUTTON_IDS = {
     Button.SELECT: 0,
     Button.RIGHT: 1,
@@ -28,6 +38,9 @@ PLATE_BUTTON_IDS = {
     Button.UP: 3,
     Button.LEFT: 4,
 }
+
+
+BUS_ERROR_LOG_EVERY = 100  # log the first I2C error, then one in this many
 
 
 class LcdUnavailable(PysnacError, RuntimeError):
@@ -72,34 +85,57 @@ class Debouncer:
         return False
 
 
-def _open_plate() -> Any:
+# Characters the HD44780's ROM (code A00) shows as themselves: printable ASCII but the
+# backslash and tilde (a yen sign and an arrow there), and the CGRAM glyph slots.
+ROM_SAFE = frozenset(
+    [chr(code) for code in range(0x20, 0x7E) if code != 0x5C] + [chr(slot) for slot in CUSTOM_CHARS]
+)
+NOT_SHOWABLE = "?"
+
+
+def rom_text(text: str) -> str:
+    """`text` with every character the display cannot show replaced by NOT_SHOWABLE."""
+    return "".join(ch if ch in ROM_SAFE else NOT_SHOWABLE for ch in text)
+
+
+def _open_smbus(busnum: int) -> Any:
     try:
-        import Adafruit_CharLCD  # only here: it raises on import off a Raspberry Pi
-    except (ImportError, RuntimeError) as exc:
+        from smbus2 import SMBus
+    except ImportError as exc:
+        raise LcdUnavailable(f"the plate LCD needs smbus2 ({exc}); try --lcd terminal") from exc
+    try:
+        return SMBus(busnum)
+    except PermissionError as exc:
         raise LcdUnavailable(
-            f"the plate LCD needs a Raspberry Pi with the Adafruit plate ({exc}); "
-            "try --lcd terminal"
+            f"no access to /dev/i2c-{busnum} ({exc.strerror}): add the user to group i2c"
         ) from exc
-    try:
-        return Adafruit_CharLCD.Adafruit_CharLCDPlate()
-    except (OSError, RuntimeError) as exc:
-        raise LcdUnavailable(f"no LCD plate on I2C: {exc}") from exc
+    except OSError as exc:
+        raise LcdUnavailable(
+            f"no I2C bus /dev/i2c-{busnum} ({exc.strerror}): enable I2C "
+            "(raspi-config nonint do_i2c 0) or try --lcd terminal"
+        ) from exc
 
 
 class PlateLcd:
-    """`LcdDriver` over an `Adafruit_CharLCDPlate` (or any object with its methods)."""
+    """`LcdDriver` over the plate on an SMBus (smbus2's on a Pi, or the emulator)."""
 
     def __init__(
         self,
-        plate: Any = None,
+        bus: Any = None,
         *,
+        busnum: int | None = None,
         poll_hz: float = BUTTON_POLL_HZ,
         debounce_s: float = BUTTON_DEBOUNCE_S,
-        clock: Any = time.monotonic,
+        clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], None] = time.sleep,
     ) -> None:
-        self.plate = plate if plate is not None else _open_plate()
+        from drivers.lcd.adafruit_plate import PLATE_I2C_ADDRESS, PLATE_I2C_BUS, PlateHardware
+
+        busnum = PLATE_I2C_BUS if busnum is None else busnum
+        self.bus = bus if bus is not None else _open_smbus(busnum)
         self.poll_period_s = 1.0 / poll_hz
         self.clock = clock
+        self.bus_errors = 0
         self._io = threading.Lock()
         self._debouncers = {button: Debouncer(debounce_s) for button in Button}
         self._on_button: ButtonCallback | None = None
@@ -107,10 +143,18 @@ class PlateLcd:
         blank = fit_line("")
         self._lines = (blank, blank)
         self.cells_written = 0
-        with self._io:
-            self.plate.clear()
-            for slot, bitmap in CUSTOM_CHARS.items():
-                self.plate.create_char(slot, list(bitmap))
+        try:
+            with self._io:
+                self.hardware = PlateHardware(self.bus, busnum=busnum, sleep=sleep)
+                self.lcd = self.hardware.lcd
+                for slot, bitmap in CUSTOM_CHARS.items():
+                    self.lcd.create_char(slot, list(bitmap))
+                self.lcd.clear()
+        except OSError as exc:
+            raise LcdUnavailable(
+                f"no LCD plate answers at I2C address {PLATE_I2C_ADDRESS:#04x} "
+                f"on bus {busnum}: {exc}"
+            ) from exc
         self.set_backlight(Backlight.WHITE)
 
     @property
@@ -123,30 +167,42 @@ class PlateLcd:
 
     def show(self, lines: tuple[str, str]) -> None:
         new = (fit_line(lines[0]), fit_line(lines[1]))
+        shown = tuple(rom_text(line) for line in self._lines)
         with self._io:
-            for column, row, text in changed_runs(self._lines, new):
-                self.plate.set_cursor(column, row)
-                self.plate.message(text)
-                self.cells_written += len(text)
+            try:
+                for column, row, text in changed_runs(shown, tuple(map(rom_text, new))):
+                    self.lcd.set_cursor(column, row)
+                    self.lcd.message(text)
+                    self.cells_written += len(text)
+            except OSError as exc:
+                self._bus_error("show", exc)
             self._lines = new
 
     def set_backlight(self, colour: Backlight) -> None:
         with self._io:
             if colour is not self._backlight:
-                self.plate.set_color(*(float(level) for level in colour.value))
+                try:
+                    self.lcd.set_color(*(float(level) for level in colour.value))
+                except OSError as exc:
+                    self._bus_error("backlight", exc)
                 self._backlight = colour
 
     def attach(self, on_button: ButtonCallback) -> None:
         self._on_button = on_button
 
     def poll_once(self, now: float) -> list[Button]:
-        """Read every button once; returns (and delivers) the debounced presses."""
-        presses = []
-        for button, debouncer in self._debouncers.items():
-            with self._io:
-                pressed = bool(self.plate.is_pressed(PLATE_BUTTON_IDS[button]))
-            if debouncer.update(pressed, now):
-                presses.append(button)
+        """Read all five buttons in one I2C read; returns (and delivers) debounced presses."""
+        with self._io:
+            try:
+                held = self.hardware.read_buttons()
+            except OSError as exc:
+                self._bus_error("buttons", exc)
+                return []
+        presses = [
+            button
+            for button, debouncer in self._debouncers.items()
+            if debouncer.update(PLATE_BUTTON_IDS[button] in held, now)
+        ]
         for button in presses:
             if self._on_button is not None:
                 self._on_button(button)
@@ -159,7 +215,16 @@ class PlateLcd:
 
     def close(self) -> None:
         with self._io:
-            self.plate.clear()
-            self.plate.set_color(0.0, 0.0, 0.0)
+            try:
+                self.lcd.clear()
+                self.lcd.set_color(0.0, 0.0, 0.0)
+            except OSError as exc:
+                self._bus_error("close", exc)
         self._backlight = Backlight.OFF
         self._lines = tuple(fit_line("") for _ in range(LCD_ROWS))  # type: ignore[assignment]
+
+    def _bus_error(self, what: str, exc: OSError) -> None:
+        """Count and log (once per run of errors) a failed I2C transfer; the phone goes on."""
+        if self.bus_errors == 0 or self.bus_errors % BUS_ERROR_LOG_EVERY == 0:
+            log.warning("LCD plate: I2C error during %s: %s", what, exc)
+        self.bus_errors += 1

@@ -47,6 +47,13 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "network namespace, needs root; firebase without --firebase-config uses the "
         "protocol test server from tests/)",
     )
+    parser.add_argument(
+        "--lcd",
+        choices=("stdio", "plate-emulated"),
+        default="stdio",
+        help="the phones' LCD (plate-emulated: the plate driver and Adafruit's library on an "
+        "emulated I2C plate; the screens printed are decoded from the HD44780 commands)",
+    )
     parser.add_argument("--firebase-url", metavar="URL", help="your database URL (firebase)")
     parser.add_argument(
         "--firebase-config", type=Path, metavar="FILE", help="your project's JSON (firebase)"
@@ -77,7 +84,13 @@ def main(args: argparse.Namespace) -> int:
         return rerun_in_private_netns(sys.argv[1:])  # mDNS never on the host's network
     echo = (lambda _line: None) if args.json else print
     result = run_demo(
-        clip, args.out, args.talk_s, echo=echo, rendezvous=choice, real=args.real_audio
+        clip,
+        args.out,
+        args.talk_s,
+        echo=echo,
+        rendezvous=choice,
+        real=args.real_audio,
+        lcd=args.lcd,
     )
     if args.json:
         data = asdict(result)

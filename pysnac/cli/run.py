@@ -11,14 +11,15 @@ import argparse
 import sys
 from pathlib import Path
 
-LCD_CHOICES = ("plate", "terminal", "headless", "stdio")
+LCD_CHOICES = ("plate", "plate-emulated", "terminal", "headless", "stdio")
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lcd",
         choices=LCD_CHOICES,
-        help="LCD driver, overriding the config (stdio: JSON screens out, button names in)",
+        help="LCD driver, overriding the config (stdio: JSON screens out, button names in; "
+        "plate-emulated: the same over the plate driver on an emulated plate)",
     )
 
 

@@ -292,7 +292,7 @@ def state_record(old: str, new: str, model: PhoneModel, now: float) -> dict[str,
 
 def run_appliance(config: Config, lcd_kind: str | None = None) -> int:
     """`main.py run`: serve the phone until the user quits or SIGINT/SIGTERM."""
-    from drivers.lcd import open_lcd
+    from drivers.lcd import STDIO_KINDS, open_lcd
 
     fingerprint, created = load_fingerprint(config)
     if created:
@@ -308,7 +308,7 @@ def run_appliance(config: Config, lcd_kind: str | None = None) -> int:
         check_audio_at_start=True,
     )
     emit = getattr(lcd, "emit", None)
-    if kind == "stdio" and emit is not None:
+    if kind in STDIO_KINDS and emit is not None:
         phone.loop.observers.append(lambda *args: emit(state_record(*args)))
         emit({"type": "ready", "device": config.device.name, "fingerprint": fingerprint})
     stop = threading.Event()
