@@ -166,7 +166,8 @@ def align(reference: np.ndarray, output: np.ndarray) -> np.ndarray:
 def pesq_wb(reference: np.ndarray, degraded: np.ndarray) -> float:
     """PESQ-WB MOS-LQO (ITU-T P.862.2) after resampling 48 kHz -> 16 kHz."""
     from pesq import pesq
-    from scipy.signal import resample_poly
+
+    from drivers.audio.wavfile import resample_poly
 
     ref = resample_poly(reference.astype(np.float64), 1, 3)
     deg = resample_poly(degraded.astype(np.float64), 1, 3)

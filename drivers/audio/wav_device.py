@@ -2,7 +2,8 @@
 
 For the demo, simulations and tests: any WAV (8/16/24/32-bit integer or float, any rate,
 any channel count) is converted once at start to 48 kHz mono int16 (channels averaged,
-rate changed with a polyphase filter), then captured one frame per frame period of the
+rate changed with a polyphase filter; `drivers.audio.wavfile`: numpy and the standard
+library, no scipy), then captured one frame per frame period of the
 injected Clock. After the clip the microphone hears silence, or the clip again when
 `loop_input` is set. What the phone plays is written to `output_wav` in real (clock) time,
 with silence where the phone had nothing queued, so a recording lines up with the clock.
@@ -19,35 +20,23 @@ import numpy as np
 
 from drivers.audio.base import AudioDeviceError, AudioParams
 from drivers.audio.paced import PacedDevice
+from drivers.audio.wavfile import WavFormatError, read_wav, resample_poly
 
 
 def load_wav_mono16(path: Path, sample_rate: int) -> np.ndarray:
     """Read any PCM/float WAV file as mono int16 at `sample_rate`; AudioDeviceError if not."""
-    from scipy.io import wavfile
-    from scipy.signal import resample_poly
-
     try:
-        rate, data = wavfile.read(path)
+        rate, samples = read_wav(path)
     except FileNotFoundError as exc:
         raise AudioDeviceError(str(path), "WAV file not found", missing=True) from exc
-    except (OSError, ValueError) as exc:
+    except (OSError, WavFormatError) as exc:
         raise AudioDeviceError(str(path), f"not a readable WAV file ({exc})") from exc
-    samples = _to_float(data)
     if samples.ndim == 2:
         samples = samples.mean(axis=1)
     if rate != sample_rate:
         common = gcd(int(rate), sample_rate)
         samples = resample_poly(samples, sample_rate // common, int(rate) // common)
     return np.clip(np.round(samples * 32767.0), -32768, 32767).astype("<i2")
-
-
-def _to_float(data: np.ndarray) -> np.ndarray:
-    """Scale integer or float samples to [-1, 1] floats."""
-    if data.dtype.kind == "f":
-        return data.astype(np.float64)
-    if data.dtype == np.uint8:
-        return (data.astype(np.float64) - 128.0) / 128.0
-    return data.astype(np.float64) / float(-np.iinfo(data.dtype).min)
 
 
 class WavDevice(PacedDevice):

@@ -42,14 +42,12 @@ if TYPE_CHECKING:  # the media stack (Opus, numpy) loads with the first call, no
 
 log = logging.getLogger(__name__)
 
-# Loaded in the background at start, so the first call does not wait ~0.8 s for Opus,
-# numpy and scipy while the phone shows "Securing...".
+# Loaded in the background at start, so the first call does not wait for Opus and numpy
+# while the phone shows "Securing...".
 PRELOAD_MODULES = (
     "pysnac.runtime.media_workers",
     "pysnac.media.session",
     "drivers.audio.wav_device",
-    "scipy.signal",
-    "scipy.io.wavfile",
 )
 PRELOAD_WAIT_S = 30.0  # a call or start-up step that needs the media stack waits this long
 TIMER_IDLE_S = 3600.0  # with no deadline the timer thread still wakes now and then
