@@ -1,6 +1,7 @@
 """A phone's memory in a call: resident set (now and peak) of each of two phone processes
-started as the demo starts them (WAV audio on loopback UDP), read from /proc while they
-talk for TALK_S, and the packages each imported (from `python -X importtime`).
+started as the demo starts them, read from /proc while they talk for TALK_S, and the
+packages each imported (from `python -X importtime`). Twice: with the WAV driver, and with
+PyAudio through a sound server (the demo's `--real-audio` rig; skipped if none can start).
 """
 
 from __future__ import annotations
@@ -15,6 +16,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from demo.phones import STDERR_NAME, PhoneProcess, connect, make_phone_folder, write_config
 from demo.run import ALICE_CLIP, BOB_CLIP
+from demo.sound import real_audio
+from pysnac.errors import PysnacError
 
 TALK_S = 4.0
 START_S = 60.0
@@ -42,44 +45,64 @@ def heaviest_imports(stderr: str, count: int = 5) -> list[tuple[str, float]]:
     return sorted(totals.items(), key=lambda item: -item[1])[:count]
 
 
-def main() -> int:
+def measure(sound) -> None:
+    """One call between two phone processes; `sound`: the rig for PyAudio, or None (WAV)."""
     with tempfile.TemporaryDirectory(prefix="pysnac-footprint-") as tmp:
         root = Path(tmp)
         specs = {name: make_phone_folder(root, name) for name in ("alice", "bob")}
         clips = {"alice": ALICE_CLIP, "bob": BOB_CLIP}
         for name, spec in specs.items():
             others = [other for other in specs.values() if other is not spec]
-            write_config(
-                spec, others, audio="wav", input_wav=clips[name], output_wav=root / f"{name}.wav"
-            )
-        env = {"PYTHONPROFILEIMPORTTIME": "1"}
-        phones = {name: PhoneProcess(spec, extra_env=env) for name, spec in specs.items()}
+            if sound is None:
+                out = root / f"{name}.wav"
+                write_config(spec, others, audio="wav", input_wav=clips[name], output_wav=out)
+            else:
+                write_config(spec, others, audio="pyaudio")
+        env = {name: {"PYTHONPROFILEIMPORTTIME": "1"} for name in specs}
+        if sound is not None:
+            env = {name: {**env[name], **sound.env_for(name)} for name in specs}
+        phones = {name: PhoneProcess(spec, extra_env=env[name]) for name, spec in specs.items()}
+        stop_talking = None
         try:
             for phone in phones.values():
                 phone.wait_ready(START_S)
             idle = {name: status_mib(p.process.pid, "VmRSS") for name, p in phones.items()}
             connect(phones["alice"], phones["bob"], STEP_S)
+            if sound is not None:
+                stop_talking = sound.talk(clips, root)
             threading.Event().wait(TALK_S)
             talking = {name: status_mib(p.process.pid, "VmRSS") for name, p in phones.items()}
             peak = {name: status_mib(p.process.pid, "VmHWM") for name, p in phones.items()}
         finally:
+            if stop_talking is not None:
+                stop_talking()
             for phone in phones.values():
                 phone.quit()
         for name, spec in specs.items():
             stderr = (spec.folder / STDERR_NAME).read_text(encoding="utf-8")
-            modules = sum(1 for line in stderr.splitlines() if IMPORT_LINE.match(line))
-            heavy = ", ".join(f"{pkg} {ms:.0f} ms" for pkg, ms in heaviest_imports(stderr))
-            print(
-                f"{name}: RSS idle {idle[name]:.1f} MiB, in a call {talking[name]:.1f} MiB, "
-                f"peak {peak[name]:.1f} MiB (target <= 60); {modules} modules imported"
-            )
-            print(f"  slowest imports: {heavy}")
-            scipy = "scipy" in {
+            packages = {
                 m.group(2).split(".")[0]
                 for line in stderr.splitlines()
                 if (m := IMPORT_LINE.match(line))
             }
-            print(f"  scipy imported: {scipy}")
+            heavy = ", ".join(f"{pkg} {ms:.0f} ms" for pkg, ms in heaviest_imports(stderr))
+            print(
+                f"{name}: RSS idle {idle[name]:.1f} MiB, in a call {talking[name]:.1f} MiB, "
+                f"peak {peak[name]:.1f} MiB (target <= 60); {len(packages)} top-level "
+                f"packages imported, scipy among them: {'scipy' in packages}"
+            )
+            print(f"  slowest imports: {heavy}")
+
+
+def main() -> int:
+    print("WAV driver (the demo's default path):")
+    measure(None)
+    try:
+        with real_audio(True, lambda line: print(line)) as sound:
+            print("PyAudio through a sound server:")
+            measure(sound)
+    except PysnacError as exc:
+        print(f"PyAudio through a sound server: skipped ({exc})")
     return 0
 
 
