@@ -180,8 +180,8 @@ def test_bus_errors_are_counted_and_the_phone_goes_on(caplog) -> None:
     assert lcd.bus_errors == 3
     assert sum("I2C error" in r.message for r in caplog.records) == 1  # logged once
     board.unplugged = False
-    lcd.show(("back", ""))
-    assert board.lines()[0].startswith("back")
+    lcd.show(("lost", ""))  # the same screen again: the failed one is redrawn in full
+    assert board.lines()[0].startswith("lost")
 
 
 def test_no_plate_on_the_bus_is_a_clear_error() -> None:
@@ -242,3 +242,15 @@ def test_library_loads_and_runs_where_platform_detection_fails() -> None:
         "False False",
         "get_platform_gpio get_default_bus",
     ]
+
+
+def test_no_library_is_a_clear_error(monkeypatch: pytest.MonkeyPatch) -> None:
+    import drivers.lcd.adafruit_plate as adafruit_plate
+
+    def missing() -> None:
+        raise ModuleNotFoundError("No module named 'Adafruit_CharLCD'")
+
+    monkeypatch.setattr(adafruit_plate, "import_charlcd", missing)
+    board = PlateEmulator()
+    with pytest.raises(LcdUnavailable, match=r"needs Adafruit_CharLCD.*try --lcd terminal"):
+        PlateLcd(board, sleep=board.sleep)

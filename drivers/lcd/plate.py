@@ -91,6 +91,7 @@ ROM_SAFE = frozenset(
     [chr(code) for code in range(0x20, 0x7E) if code != 0x5C] + [chr(slot) for slot in CUSTOM_CHARS]
 )
 NOT_SHOWABLE = "?"
+UNKNOWN_CELL = "\uffff"  # never sent: after a bus error every cell counts as changed
 
 
 def rom_text(text: str) -> str:
@@ -142,7 +143,9 @@ class PlateLcd:
         self._backlight = Backlight.OFF
         blank = fit_line("")
         self._lines = (blank, blank)
+        self._shown = (rom_text(blank), rom_text(blank))  # what the glass shows
         self.cells_written = 0
+        self._own_bus = bus is None
         try:
             with self._io:
                 self.hardware = PlateHardware(self.bus, busnum=busnum, sleep=sleep)
@@ -150,6 +153,10 @@ class PlateLcd:
                 for slot, bitmap in CUSTOM_CHARS.items():
                     self.lcd.create_char(slot, list(bitmap))
                 self.lcd.clear()
+        except ImportError as exc:
+            raise LcdUnavailable(
+                f"the plate LCD needs Adafruit_CharLCD ({exc}); try --lcd terminal"
+            ) from exc
         except OSError as exc:
             raise LcdUnavailable(
                 f"no LCD plate answers at I2C address {PLATE_I2C_ADDRESS:#04x} "
@@ -167,15 +174,17 @@ class PlateLcd:
 
     def show(self, lines: tuple[str, str]) -> None:
         new = (fit_line(lines[0]), fit_line(lines[1]))
-        shown = tuple(rom_text(line) for line in self._lines)
+        glass = (rom_text(new[0]), rom_text(new[1]))
         with self._io:
             try:
-                for column, row, text in changed_runs(shown, tuple(map(rom_text, new))):
+                for column, row, text in changed_runs(self._shown, glass):
                     self.lcd.set_cursor(column, row)
                     self.lcd.message(text)
                     self.cells_written += len(text)
+                self._shown = glass
             except OSError as exc:
                 self._bus_error("show", exc)
+                self._shown = (UNKNOWN_CELL * len(glass[0]), UNKNOWN_CELL * len(glass[1]))
             self._lines = new
 
     def set_backlight(self, colour: Backlight) -> None:
@@ -220,8 +229,11 @@ class PlateLcd:
                 self.lcd.set_color(0.0, 0.0, 0.0)
             except OSError as exc:
                 self._bus_error("close", exc)
+            if self._own_bus:
+                self.bus.close()
         self._backlight = Backlight.OFF
         self._lines = tuple(fit_line("") for _ in range(LCD_ROWS))  # type: ignore[assignment]
+        self._shown = tuple(rom_text(line) for line in self._lines)  # type: ignore[assignment]
 
     def _bus_error(self, what: str, exc: OSError) -> None:
         """Count and log (once per run of errors) a failed I2C transfer; the phone goes on."""
