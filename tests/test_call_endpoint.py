@@ -17,19 +17,19 @@ from pysnac.call import wire
 from pysnac.call.endpoint import Endpoint
 from pysnac.call.limits import (
     CLOSE_GIVE_UP_S,
-    HANDSHAKE_BURST,
+    HANDSHAKE_SOURCE_BURST,
+    HANDSHAKES_PER_SOURCE_PER_S,
     INVITE_GIVE_UP_S,
     KEEPALIVE_S,
     LINGER_S,
     PEER_LOST_S,
     RETRANSMIT_INITIAL_S,
 )
-from pysnac.call.limits import (
-    MAX_INVITE_AGE_S as INVITE_MAX_AGE_S,
-)
 from pysnac.call.signalling import Phase
 from pysnac.call_events import CallEvent, Established, EventName, Failure, IncomingCall
 from pysnac.channel.identity import Identity, fingerprint
+from pysnac.channel.invite_stamps import InviteStamps
+from pysnac.channel.limits import SAS_CHARS
 from pysnac.contacts import Contact
 
 Address = tuple[str, int]
@@ -47,6 +47,7 @@ class Phone:
     contacts: list[Contact] = field(default_factory=list)
     events: list[CallEvent] = field(default_factory=list)
     media: list[bytes] = field(default_factory=list)
+    stamps: InviteStamps | None = None
     endpoint: Endpoint = field(init=False)
 
     def __post_init__(self) -> None:
@@ -56,6 +57,7 @@ class Phone:
             codec={"bitrate": 24000},
             contacts=lambda: self.contacts,
             wall_offset_s=WALL_OFFSET_S,
+            stamps=self.stamps,
         )
 
     def contact(self, addr: Address | None = None, name: str | None = None) -> Contact:
@@ -157,7 +159,7 @@ def test_call_answer_talk_hang_up(trio) -> None:
     assert bob.names()[1:] == [EventName.CALL_ESTABLISHED]
     a_est, b_est = alice.events[-1].data, bob.events[-1].data
     assert isinstance(a_est, Established) and isinstance(b_est, Established)
-    assert a_est.sas == b_est.sas and len(a_est.sas) == 4
+    assert a_est.sas == b_est.sas and len(a_est.sas) == SAS_CHARS
     assert (a_est.peer_name, b_est.peer_name) == ("bob", "alice")
 
     assert alice.endpoint.active.rtt_s == 0.0 and bob.endpoint.active.rtt_s == 0.0  # no delay
@@ -317,26 +319,30 @@ def test_replayed_invite_does_not_ring(trio) -> None:
     net.pump()
     assert bob.events == []
     assert bob.endpoint.counters["replayed_invite"] == 1
-    # A phone that restarted forgot the call id, but the timestamp is too old by then.
-    restarted = make_phone("bob", B_ADDR)
-    restarted.identity = bob.identity
-    restarted.__post_init__()
-    restarted.endpoint.receive(captured[0], A_ADDR, net.now + INVITE_MAX_AGE_S + 1)
+    # A phone that restarted forgot the call id, but kept the stamps on disk: refused,
+    # however long after, whatever either clock says.
+    saved = InviteStamps.decode(bob.endpoint.stamps.encode())
+    restarted = Phone("bob", B_ADDR, bob.identity, stamps=saved)
+    restarted.endpoint.receive(captured[0], A_ADDR, net.now + 86_400)
     assert restarted.endpoint.take_output().events == []
     assert restarted.endpoint.counters["stale_invite"] == 1
 
 
 def test_wrong_key_answers_so_the_caller_refuses(trio) -> None:
-    """Man in the middle: alice's pinned key for bob is not the key at bob's address."""
+    """Man in the middle: alice's pinned key for bob is not the key at bob's address. Bob
+    cannot check the INVITE's mac1, does no DH, and answers a 13-byte unsigned hint that
+    names no key; alice ends the call."""
     net, alice, bob, _ = trio
     pinned = Contact("bob", Identity.generate().signing_public, B_ADDR)
     net.act(alice, "place_call", pinned)
     assert bob.names() == []
-    assert bob.endpoint.counters["bad_handshake"] == 1
-    assert alice.names() == [EventName.KEY_CHANGED]
+    assert bob.endpoint.counters["bad_mac1"] == 1 and bob.endpoint.counters["bad_handshake"] == 0
+    hints = [d for t, src, d in net.log if src == B_ADDR]
+    assert hints == [wire.PacketType.WRONG_KEY]
+    assert alice.names() == [EventName.HANDSHAKE_FAILED]
     failure = alice.events[0].data
     assert isinstance(failure, Failure) and failure.reason == "Wrong peer key"
-    assert fingerprint(bob.identity.signing_public) in failure.detail
+    assert fingerprint(bob.identity.signing_public) not in failure.detail
     assert alice.endpoint.active is None
 
 
@@ -366,16 +372,19 @@ def test_unknown_caller_rings_with_its_fingerprint(trio) -> None:
     assert incoming.fingerprint == fingerprint(stranger.identity.signing_public)
 
 
-def test_pinned_contact_with_a_new_key_is_refused(trio) -> None:
-    net, _alice, bob, _ = trio
+def test_a_new_key_under_a_contacts_name_rings_as_a_stranger(trio) -> None:
+    """Pinned by key, never by name: no KEY_CHANGED (alice's own key is alive), no take-over;
+    the impostor rings as the stranger she is, with her own fingerprint."""
+    net, alice, bob, _ = trio
     impostor = make_phone("alice", ("10.0.0.9", 5000))  # says "alice", holds another key
     net.phones[impostor.addr] = impostor
     net.act(impostor, "place_call", bob.contact())
-    assert bob.names() == [EventName.KEY_CHANGED]
-    refused = bob.events[0].data
-    assert isinstance(refused, Failure) and refused.peer == "alice"  # shown on bob's LCD
-    assert bob.endpoint.active is None
-    assert impostor.names() == [EventName.REMOTE_REJECTED]
+    assert bob.names() == [EventName.INCOMING_CALL]
+    incoming = bob.events[0].data
+    assert isinstance(incoming, IncomingCall) and not incoming.known
+    assert incoming.public_key == impostor.identity.signing_public
+    assert incoming.fingerprint == fingerprint(impostor.identity.signing_public)
+    assert bob.contacts[0].public_key == alice.identity.signing_public  # nothing replaced
 
 
 def test_tampered_and_replayed_transport_packets_are_dropped(trio) -> None:
@@ -409,7 +418,7 @@ def test_garbage_is_counted_never_raised(trio) -> None:
 
 def test_invite_flood_is_rate_limited(trio) -> None:
     net, alice, bob, _ = trio
-    for _ in range(HANDSHAKE_BURST + 5):
+    for _ in range(HANDSHAKE_SOURCE_BURST + 5):
         alice.endpoint.place_call(bob.contact(), net.now)
         for datagram, _ in alice.endpoint.take_output().datagrams:
             bob.endpoint.receive(datagram, A_ADDR, net.now)
@@ -423,7 +432,7 @@ def test_hundred_calls_leave_nothing_behind(trio) -> None:
         establish(net, caller, callee)
         assert caller.endpoint.active.phase is Phase.ESTABLISHED
         net.act(callee if i % 3 else caller, "hang_up")
-        net.advance(0.05)
+        net.advance(1.0 / HANDSHAKES_PER_SOURCE_PER_S)  # within the per-source DH budget
     net.advance(LINGER_S + 0.1)
     assert alice.endpoint.call_count == 0 and bob.endpoint.call_count == 0
 

@@ -14,10 +14,18 @@ NOISE2 = bytes(wire.NOISE_IK_MSG2_MIN_BYTES + 5)
 SIG = b"\x55" * 64
 
 
+MAC1, MAC2 = b"\x11" * 16, b"\x22" * 16
+
+
+def invite(noise: bytes = NOISE1) -> bytes:
+    return wire.encode_invite_body(2, CALL_ID, 0xDEADBEEF, noise) + MAC1 + MAC2
+
+
 def test_invite_round_trip() -> None:
-    data = wire.encode_invite(1, CALL_ID, 0xDEADBEEF, NOISE1)
+    data = invite()
     packet = wire.parse(data)
-    assert packet == wire.Invite(1, CALL_ID, 0xDEADBEEF, NOISE1)
+    body = data[:-32]
+    assert packet == wire.Invite(2, CALL_ID, 0xDEADBEEF, NOISE1, body, MAC1, MAC2)
 
 
 @pytest.mark.parametrize("kind", sorted(wire.SIGNED_SIGNALS))
@@ -38,9 +46,12 @@ def test_signed_signal_round_trip(kind: PacketType) -> None:
 def test_accept_and_wrong_key_round_trip() -> None:
     accept = wire.parse(wire.encode_accept(CALL_ID, 3, 4, NOISE2))
     assert accept == wire.Accept(CALL_ID, 3, 4, NOISE2)
-    header = wire.wrong_key_header(CALL_ID, 4, b"\x01" * 32)
-    wrong = wire.parse(header + SIG)
-    assert wrong == wire.WrongKey(CALL_ID, 4, b"\x01" * 32, SIG, header)
+    wrong = wire.parse(wire.encode_wrong_key(CALL_ID, 4))
+    assert wrong == wire.WrongKey(CALL_ID, 4)
+    assert wire.WRONG_KEY_BYTES == 13  # names no key, smaller than any datagram it answers
+    cookie = wire.parse(wire.encode_cookie(9, b"n" * 24, b"c" * 32))
+    assert cookie == wire.CookieReply(9, b"n" * 24, b"c" * 32)
+    assert wire.COOKIE_REPLY_BYTES == 61 < wire.INVITE_MIN_BYTES
 
 
 def test_transport_keeps_the_whole_packet_for_the_opener() -> None:
@@ -56,11 +67,12 @@ def test_transport_keeps_the_whole_packet_for_the_opener() -> None:
         (b"", "empty"),
         (b"\x99" + bytes(100), "unknown packet type"),
         (bytes(MAX_DATAGRAM_BYTES + 1), "over"),
-        (wire.encode_invite(1, CALL_ID, 1, NOISE1)[:-21], "too short"),
+        (invite()[:-53], "too short"),
         (wire.encode_signal(wire.signal_header(PacketType.RINGING, CALL_ID, 1, 2), SIG)[:-1], "81"),
         (wire.encode_signal(wire.signal_header(PacketType.BUSY, CALL_ID, 1, 2), SIG) + b"x", "81"),
         (wire.encode_accept(CALL_ID, 1, 2, NOISE2)[:-6], "too short"),
-        (wire.wrong_key_header(CALL_ID, 1, bytes(32)) + SIG[:-1], "WRONG_KEY"),
+        (wire.encode_wrong_key(CALL_ID, 1) + b"x", "WRONG_KEY"),
+        (wire.encode_cookie(1, bytes(24), bytes(32))[:-1], "COOKIE"),
         (wire.transport_header(1) + bytes(8 + 16), "too short"),
     ],
 )
@@ -72,7 +84,8 @@ def test_bad_datagrams_are_rejected(data: bytes, why: str) -> None:
 def test_content_parsing_is_exact() -> None:
     assert wire.parse_content(b"\x01abc") == (Content.MEDIA, b"abc")
     assert wire.parse_content(wire.encode_content(Content.BYE)) == (Content.BYE, b"")
-    for bad in (b"", b"\x01", b"\x02x", b"\x03\x00", b"\x7f"):
+    assert wire.parse_content(b"\x05" + bytes(32)) == (Content.CONFIRM, bytes(32))
+    for bad in (b"", b"\x01", b"\x02x", b"\x03\x00", b"\x7f", b"\x05" + bytes(31)):
         with pytest.raises(MalformedPacket):
             wire.parse_content(bad)
 

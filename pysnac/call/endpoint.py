@@ -2,14 +2,23 @@
 
 The endpoint owns the calls (`signalling.Call`) of one phone and routes each datagram to
 one of them: INVITEs by call id, everything else by the receiver's session index (a
-random 32-bit number each side picks per call, as WireGuard does). It keeps the invite
-replay defences (a cache of call ids, and per caller key the newest timestamp seen, as
-in the WireGuard whitepaper section 5.1), rate-limits the unauthenticated work an INVITE
-costs (a token bucket), answers BUSY when a call is already active, and counts every
-packet it drops by reason in `counters`. Exactly one call is "active": the one the state
-machine knows about; only its events reach the machine, and finished calls linger to
-answer retransmissions. Time comes in as `now` (monotonic seconds); `wall_offset_s`
-turns it into wall-clock time for invite timestamps.
+random 32-bit number each side picks per call, as WireGuard does). It answers BUSY when
+a call is already active, and counts every packet it drops by reason in `counters`.
+Exactly one call is "active": the one the state machine knows about; only its events
+reach the machine, and finished calls linger to answer retransmissions.
+
+A new INVITE passes, cheapest first (WireGuard whitepaper 5.4.4 and 5.1):
+1. mac1 (keyed by our public key): a stranger who does not know whom it calls costs one
+   keyed hash and gets at most a 13-byte WRONG_KEY hint (globally rate-limited);
+2. under load (UNPROVEN_INVITES_PER_S exceeded) mac2, the cookie bound to its source
+   address; without it the sender gets a 61-byte COOKIE reply and costs no DH;
+3. a token bucket per source host for the Diffie-Hellman work;
+4. the Noise IK read itself; the setup's session index must equal the header's;
+5. the caller's invite stamp, newer than the last one from that key (`InviteStamps`,
+   kept across restarts by the runtime), never compared with our clock.
+A caller is matched to a contact by key only: a new key under a contact's name rings as
+the stranger it is. Time comes in as `now` (monotonic seconds); `wall_offset_s` turns it
+into wall-clock time for our own invite stamps (which only need to grow).
 """
 
 from __future__ import annotations
@@ -24,22 +33,28 @@ from dataclasses import dataclass, field
 from pysnac.call import wire
 from pysnac.call.limits import (
     CALL_ID_BYTES,
-    HANDSHAKE_BURST,
-    HANDSHAKES_PER_S,
+    COOKIE_USE_S,
+    HANDSHAKE_SOURCE_BURST,
+    HANDSHAKES_PER_SOURCE_PER_S,
     INVITE_CACHE_S,
+    MAX_RATE_LIMITED_SOURCES,
     SESSION_INDEX_BYTES,
+    UNDER_LOAD_S,
+    UNPROVEN_INVITE_BURST,
+    UNPROVEN_INVITES_PER_S,
+    WRONG_KEY_REPLIES_PER_S,
+    WRONG_KEY_REPLY_BURST,
 )
+from pysnac.call.macs import CookieJar, InviteMacs
+from pysnac.call.ratelimit import SourceLimiter, TokenBucket
 from pysnac.call.signalling import Address, Call, Dropped, Phase, Role
 from pysnac.call.wire import PacketType
 from pysnac.call_events import CallEvent, EventName, Failure, IncomingCall
-from pysnac.channel.call_handshake import (
-    PROTOCOL_VERSION,
-    CallHandshake,
-    CallSetup,
-    InviteReplayGuard,
-)
+from pysnac.channel.call_handshake import PROTOCOL_VERSION, CallHandshake, CallSetup
 from pysnac.channel.errors import ChannelError, HandshakeFailed
 from pysnac.channel.identity import Identity, fingerprint
+from pysnac.channel.invite_stamps import InviteStamps
+from pysnac.channel.limits import SAS_NONCE_BYTES
 from pysnac.contacts import Contact
 from pysnac.limits import NAME_MAX_CHARS
 
@@ -73,6 +88,7 @@ class Endpoint:
         contacts: Callable[[], Iterable[Contact]],
         wall_offset_s: float = 0.0,
         random_bytes: Callable[[int], bytes] = os.urandom,
+        stamps: InviteStamps | None = None,
     ) -> None:
         self.identity = identity
         self.name = name
@@ -85,9 +101,16 @@ class Endpoint:
         self._calls: dict[int, Call] = {}  # by our session index
         self._invites: dict[bytes, tuple[bytes, Call]] = {}  # call id -> (INVITE, callee call)
         self._seen_call_ids: dict[bytes, float] = {}  # call id -> when to forget it
-        self._replay_guard = InviteReplayGuard()  # per caller key: fresh, increasing times
-        self._tokens = float(HANDSHAKE_BURST)
-        self._tokens_at: float | None = None
+        self.stamps = stamps if stamps is not None else InviteStamps()
+        self._macs = InviteMacs(identity.signing_public)
+        self._cookies = CookieJar(self._macs, random_bytes)
+        self._peer_macs: dict[bytes, InviteMacs] = {}  # callee key -> its derived mac keys
+        self._unproven = TokenBucket(UNPROVEN_INVITES_PER_S, UNPROVEN_INVITE_BURST)
+        self._under_load_until = float("-inf")
+        self._wrong_key_replies = TokenBucket(WRONG_KEY_REPLIES_PER_S, WRONG_KEY_REPLY_BURST)
+        self._handshakes = SourceLimiter(
+            HANDSHAKES_PER_SOURCE_PER_S, HANDSHAKE_SOURCE_BURST, MAX_RATE_LIMITED_SOURCES
+        )
         self._out = Output()
 
     # ---- the state machine's requests -------------------------------------------------
@@ -101,9 +124,13 @@ class Endpoint:
             return
         call_id = self.random_bytes(CALL_ID_BYTES)
         index = self._new_index()
-        handshake = CallHandshake.initiator(self.identity, call_id, contact.public_key)
-        noise = handshake.write_message(self._setup(now))
-        invite = wire.encode_invite(PROTOCOL_VERSION, call_id, index, noise)
+        handshake = CallHandshake.initiator(
+            self.identity, call_id, contact.public_key, sas_nonce=self.random_bytes(SAS_NONCE_BYTES)
+        )
+        noise = handshake.write_message(self._setup(now, index, stamp=True))
+        body = wire.encode_invite_body(PROTOCOL_VERSION, call_id, index, noise)
+        macs = self._macs_for(contact.public_key)
+        invite = macs.seal(body, None)
         call = Call.outgoing(
             invite=invite,
             now=now,
@@ -115,6 +142,7 @@ class Endpoint:
             peer_key=contact.public_key,
             handshake=handshake,
         )
+        call.invite_body, call.invite_mac1 = body, invite[len(body) : len(body) + 16]
         self._calls[index] = call
         self.active = call
         self._collect(call)
@@ -125,7 +153,7 @@ class Endpoint:
             return
         if call.handshake is None:
             return
-        noise = call.handshake.write_message(self._setup(now))
+        noise = call.handshake.write_message(self._setup(now, call.local_index))
         call.answer(noise, now)
         self._collect(call)
 
@@ -157,7 +185,7 @@ class Endpoint:
             return
         try:
             if isinstance(packet, wire.Invite):
-                self._on_invite(packet, datagram, addr, now)
+                self._on_invite(packet, addr, now)
                 return
             call = self._calls.get(packet.receiver_index)
             if call is None and isinstance(packet, wire.Signal) and packet.receiver_index == 0:
@@ -171,6 +199,8 @@ class Endpoint:
                     call.on_accept(packet, now)
                 elif isinstance(packet, wire.WrongKey):
                     call.on_wrong_key(packet, now)
+                elif isinstance(packet, wire.CookieReply):
+                    self._on_cookie(call, packet, now)
                 else:
                     call.on_transport(packet, addr, now)
             finally:
@@ -178,38 +208,51 @@ class Endpoint:
         except Dropped as exc:
             self._drop(exc.reason, addr, type(packet).__name__)
 
-    def _on_invite(self, invite: wire.Invite, datagram: bytes, addr: Address, now: float) -> None:
+    def _on_invite(self, invite: wire.Invite, addr: Address, now: float) -> None:
+        if not self._macs.mac1_ok(invite.body, invite.mac1):
+            self._send_wrong_key(invite, addr, now)
+            raise Dropped("bad_mac1")
         known = self._invites.get(invite.call_id)
         if known is not None:
-            if known[0] != datagram:
+            if known[0] != invite.body:
                 raise Dropped("replayed_invite")
-            known[1].on_invite_repeat(now)  # the caller missed our answer
+            known[1].on_invite_repeat(now)  # the caller missed our answer (bounded)
             self._collect(known[1])
             return
         if invite.version != PROTOCOL_VERSION:
             raise Dropped("bad_version")
         if invite.call_id in self._seen_call_ids:
             raise Dropped("replayed_invite")
-        if not self._take_token(now):
+        proven = self._cookies.mac2_ok(invite.body, invite.mac1, invite.mac2, addr, now)
+        if not proven and self._under_load(now):
+            nonce, sealed = self._cookies.reply(invite.mac1, addr, now)
+            self._out.datagrams.append(
+                (wire.encode_cookie(invite.sender_index, nonce, sealed), addr)
+            )
+            raise Dropped("cookie_sent")
+        if not self._handshakes.take(addr[0], now):
             raise Dropped("rate_limited")
-        handshake = CallHandshake.responder(self.identity, invite.call_id, pattern="IK")
+        handshake = CallHandshake.responder(
+            self.identity,
+            invite.call_id,
+            pattern="IK",
+            sas_nonce=self.random_bytes(SAS_NONCE_BYTES),
+        )
         try:
-            setup = handshake.read_message(invite.noise)
-        except (ChannelError, ValueError) as exc:  # not for our key, or corrupt: say who we are
+            setup = handshake.read_message(invite.noise, sender_index=invite.sender_index)
+        except (ChannelError, ValueError) as exc:  # mac1 was right: forged, garbled or tampered
             log.info("invite from %s:%s not readable: %s", *addr, exc)
-            self._send_wrong_key(invite, addr)
             raise Dropped("bad_handshake") from exc
         caller_key = handshake.peer_signing_public
         if setup is None or caller_key is None:
             raise Dropped("bad_handshake")
+        contact = self._contact_by_key(caller_key)
         try:
-            self._replay_guard.check(setup, now + self.wall_offset_s)
+            self.stamps.accept(caller_key, setup.stamp, contact=contact is not None)
         except HandshakeFailed as exc:
             raise Dropped("stale_invite") from exc
         self._seen_call_ids[invite.call_id] = now + INVITE_CACHE_S
-        contact = self._contact_by_key(caller_key)
         name = contact.name if contact else clean_name(setup.name)
-        changed = contact is None and self._contact_by_name(name) is not None
         busy = self.active is not None
         call = Call.incoming(
             remote_index=invite.sender_index,
@@ -221,28 +264,43 @@ class Endpoint:
             peer_name=name,
             peer_key=caller_key,
             handshake=handshake,
-            first_reply=PacketType.BUSY if busy else PacketType.REJECT if changed else None,
+            first_reply=PacketType.BUSY if busy else None,
         )
         self._calls[call.local_index] = call
-        self._invites[invite.call_id] = (datagram, call)
+        self._invites[invite.call_id] = (invite.body, call)
         if busy:
             self.counters["busy"] += 1
-        elif changed:
-            detail = f"{name} called with key {fingerprint(caller_key)}, not the pinned one"
-            self._out.events.append(
-                CallEvent(EventName.KEY_CHANGED, Failure("Key changed", detail, peer=name))
-            )
         else:
+            # Matched by key only: a stranger who gives a contact's name rings as a stranger
+            # (shown with "?" and its fingerprint), never as the contact.
             self.active = call
             data = IncomingCall(name, caller_key, contact is not None, fingerprint(caller_key))
             self._out.events.append(CallEvent(EventName.INCOMING_CALL, data))
         self._collect(call)
 
-    def _send_wrong_key(self, invite: wire.Invite, addr: Address) -> None:
-        public = self.identity.signing_public
-        header = wire.wrong_key_header(invite.call_id, invite.sender_index, public)
-        signature = self.identity.sign(wire.WRONG_KEY_CONTEXT + header)
-        self._out.datagrams.append((header + signature, addr))
+    def _under_load(self, now: float) -> bool:
+        """True while unproven INVITEs arrive faster than UNPROVEN_INVITES_PER_S."""
+        if not self._unproven.take(now):
+            self._under_load_until = now + UNDER_LOAD_S
+        return now < self._under_load_until
+
+    def _send_wrong_key(self, invite: wire.Invite, addr: Address, now: float) -> None:
+        """The unsigned "not my key" hint: 13 bytes, names no key, globally rate-limited."""
+        if self._wrong_key_replies.take(now):
+            reply = wire.encode_wrong_key(invite.call_id, invite.sender_index)
+            self._out.datagrams.append((reply, addr))
+
+    def _on_cookie(self, call: Call, packet: wire.CookieReply, now: float) -> None:
+        """Caller: the callee is under load; resend our INVITE with its cookie's mac2."""
+        if call.role is not Role.CALLER or call.invite_body is None or call.cookie_used:
+            raise Dropped("unexpected")
+        macs = self._macs_for(call.peer_key)
+        cookie = macs.open_cookie(packet.nonce, packet.sealed_cookie, call.invite_mac1 or b"")
+        if cookie is None:
+            raise Dropped("bad_cookie")
+        if now - call.started_at > COOKIE_USE_S:
+            raise Dropped("unexpected")
+        call.use_cookie(macs.seal(call.invite_body, cookie), now)
 
     # ---- time -------------------------------------------------------------------------
 
@@ -275,9 +333,18 @@ class Endpoint:
 
     # ---- helpers ----------------------------------------------------------------------
 
-    def _setup(self, now: float) -> CallSetup:
-        timestamp_ms = int((now + self.wall_offset_s) * 1000.0)
-        return CallSetup(self.name, self.identity.signing_public, timestamp_ms, self.codec)
+    def _setup(self, now: float, index: int, *, stamp: bool = False) -> CallSetup:
+        """Our CallSetup; an invite's carries a fresh stamp (an answer's needs none)."""
+        value = self.stamps.next_stamp(now + self.wall_offset_s) if stamp else 0
+        return CallSetup(self.name, self.identity.signing_public, value, self.codec, index)
+
+    def _macs_for(self, public_key: bytes) -> InviteMacs:
+        macs = self._peer_macs.get(public_key)
+        if macs is None:
+            if len(self._peer_macs) >= MAX_RATE_LIMITED_SOURCES:
+                self._peer_macs.clear()
+            macs = self._peer_macs[public_key] = InviteMacs(public_key)
+        return macs
 
     def _end_active(self, now: float, how: Callable[[Call, float], None]) -> None:
         call = self.active
@@ -303,16 +370,6 @@ class Endpoint:
         self.counters[reason] += 1
         log.debug("dropped %s from %s:%s: %s", what, addr[0], addr[1], reason)
 
-    def _take_token(self, now: float) -> bool:
-        if self._tokens_at is not None:
-            elapsed = max(0.0, now - self._tokens_at)
-            self._tokens = min(float(HANDSHAKE_BURST), self._tokens + elapsed * HANDSHAKES_PER_S)
-        self._tokens_at = now
-        if self._tokens < 1.0:
-            return False
-        self._tokens -= 1.0
-        return True
-
     def _new_index(self) -> int:
         while True:
             index = int.from_bytes(self.random_bytes(SESSION_INDEX_BYTES), "little")
@@ -321,7 +378,3 @@ class Endpoint:
 
     def _contact_by_key(self, key: bytes) -> Contact | None:
         return next((c for c in self.contacts() if c.public_key == key), None)
-
-    def _contact_by_name(self, name: str) -> Contact | None:
-        wanted = name.casefold()
-        return next((c for c in self.contacts() if c.name.casefold() == wanted), None)

@@ -11,7 +11,7 @@ from __future__ import annotations
 # here so the wire format reads its layout from one module; each is defined once.
 from pysnac.channel.limits import CALL_ID_BYTES as CALL_ID_BYTES
 from pysnac.channel.limits import COUNTER_BYTES as COUNTER_BYTES
-from pysnac.channel.limits import MAX_INVITE_AGE_S, TAG_BYTES
+from pysnac.channel.limits import SAS_NONCE_BYTES, TAG_BYTES
 from pysnac.limits import PUBLIC_KEY_BYTES as PUBLIC_KEY_BYTES
 
 # Retransmission of INVITE, ACCEPT, REJECT, CANCEL and BYE: exponential backoff.
@@ -31,18 +31,39 @@ PEER_LOST_S = 3.0
 # A finished call lingers this long to answer retransmissions (BYE -> BYE_ACK and so on).
 LINGER_S = 5.0
 
-# Invite replay protection: call ids are remembered this long; the caller's timestamp must
-# also be fresh and newer than the last one seen from that key (channel's InviteReplayGuard,
-# MAX_INVITE_AGE_S; WireGuard whitepaper section 5.1).
-INVITE_CACHE_S = 2 * MAX_INVITE_AGE_S
+# Invite replay protection: call ids are remembered this long (a repeated INVITE gets our
+# latest answer again); older replays are refused by the caller's invite stamp, which must
+# be newer than the last one from that key (channel's InviteStamps).
+INVITE_CACHE_S = 60.0
+# A repeated INVITE gets the latest answer again, at most this often and this many times
+# per call, so a replayed INVITE cannot turn the phone into a repeater.
+REPLY_REPEAT_MIN_S = 0.1
+MAX_REPLY_REPEATS = 10
 
-# Unauthenticated work: handshake reads (two X25519 each) and WRONG_KEY replies (one
-# signature) are rate-limited by a token bucket, so a flood cannot take the CPU.
-HANDSHAKES_PER_S = 20.0
-HANDSHAKE_BURST = 10
+# Strangers cost nothing (WireGuard's mac1/mac2 and cookie reply, whitepaper section 5.4.4).
+# mac1 proves the sender knows our key (a keyed BLAKE2b, microseconds); an INVITE that
+# fails it gets no reply but the unsigned WRONG_KEY hint, itself rate-limited.
+MAC_BYTES = 16
+WRONG_KEY_REPLIES_PER_S = 5.0
+WRONG_KEY_REPLY_BURST = 5
+# Under load (more new INVITEs than this per second from unproven sources), an INVITE
+# without a valid mac2 gets a cookie reply bound to its source address and no DH work.
+UNPROVEN_INVITES_PER_S = 10.0
+UNPROVEN_INVITE_BURST = 10
+UNDER_LOAD_S = 1.0  # how long "under load" lasts after the last overflow
+COOKIE_BYTES = 16
+COOKIE_NONCE_BYTES = 24  # XChaCha20-Poly1305
+COOKIE_SECRET_S = 120.0  # the secret behind the cookies changes this often
+COOKIE_USE_S = 110.0  # a caller uses a received cookie this long (under COOKIE_SECRET_S)
+# Handshake work (two X25519 per INVITE read) is rate-limited per source address, so one
+# source's flood cannot starve another's call; the table of sources is bounded.
+HANDSHAKES_PER_SOURCE_PER_S = 5.0
+HANDSHAKE_SOURCE_BURST = 5
+MAX_RATE_LIMITED_SOURCES = 4096
 
 # Wire sizes.
 MAX_DATAGRAM_BYTES = 1400  # below a 1500-byte MTU with IPv6 + UDP headers
 SESSION_INDEX_BYTES = 4
 SIGNATURE_BYTES = 64
 AEAD_TAG_BYTES = TAG_BYTES
+CONFIRM_BYTES = SAS_NONCE_BYTES

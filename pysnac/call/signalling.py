@@ -9,9 +9,12 @@ one call id. Its `phase` moves along a small table:
 Every message a side must get through (INVITE, ACCEPT, CANCEL, REJECT, BYE) is repeated
 with exponential backoff (RETRANSMIT_INITIAL_S doubling to RETRANSMIT_MAX_S) until the
 answer that proves it arrived, or until its give-up time. The callee's ACCEPT is answered
-by the caller's first transport packet (a KEEPALIVE sent at once): that is key confirmation,
-as in WireGuard, and only then does the callee send anything encrypted. A finished call is
-CLOSED but lingers for LINGER_S to answer retransmissions (a repeated BYE gets BYE_ACK).
+by the caller's first transport packet (a CONFIRM sent at once, carrying the caller's SAS
+nonce that opens the commitment in its INVITE): that is key confirmation, as in WireGuard,
+and only then does the callee show the SAS and send anything encrypted. A repeated
+INVITE gets the latest answer again, at most MAX_REPLY_REPEATS times, REPLY_REPEAT_MIN_S
+apart. A finished call is CLOSED but lingers for LINGER_S to answer retransmissions (a
+repeated BYE gets BYE_ACK).
 Methods append to `datagrams` (for the peer's address), `events` (for the state machine)
 and `media` (decrypted media payloads); the endpoint drains them. A packet that fails
 authentication raises `Dropped` before anything is changed.
@@ -29,7 +32,9 @@ from pysnac.call.limits import (
     INVITE_GIVE_UP_S,
     KEEPALIVE_S,
     LINGER_S,
+    MAX_REPLY_REPEATS,
     PEER_LOST_S,
+    REPLY_REPEAT_MIN_S,
     RETRANSMIT_BACKOFF,
     RETRANSMIT_INITIAL_S,
     RETRANSMIT_MAX_S,
@@ -37,9 +42,8 @@ from pysnac.call.limits import (
 from pysnac.call.wire import Content, PacketType
 from pysnac.call_events import CallEvent, Established, EventName, Failure
 from pysnac.channel.call_handshake import CallHandshake
-from pysnac.channel.errors import BadPacket, ChannelError, ReplayedPacket
+from pysnac.channel.errors import BadPacket, ChannelError, HandshakeFailed, ReplayedPacket
 from pysnac.channel.identity import Identity, fingerprint, verify_signature
-from pysnac.channel.sas import short_auth_string
 from pysnac.channel.transport import PacketOpener, PacketSealer
 
 Address = tuple[str, int]
@@ -128,12 +132,18 @@ class Call:
         self.events: list[CallEvent] = []
         self.media: list[bytes] = []
         self.last_reply: bytes | None = None  # callee: what a repeated INVITE gets
+        self._reply_repeats = 0
+        self._last_repeat_at = float("-inf")
+        self.invite_body: bytes | None = None  # caller: the INVITE before its macs
+        self.invite_mac1: bytes | None = None
+        self.cookie_used = False  # caller: the INVITE now carries a cookie's mac2
         self._repeat: _Repeat | None = None
         self._closing_reply: bytes | None = None  # answer to the peer's repeated close
         self._closing_with: PacketType | Content | None = None  # what CLOSING waits to be acked
         self._sealer: PacketSealer | None = None
         self._opener: PacketOpener | None = None
         self._accept: bytes | None = None  # caller: the ACCEPT we acted on
+        self._sas_nonce = b""  # caller: revealed in every CONFIRM
         self._last_rx = now
         self._last_tx = now
         self.packets_sent = 0
@@ -319,43 +329,51 @@ class Call:
             raise Dropped("unknown_call")
         if self._accept is not None:
             if accept.noise == self._accept and self.phase is Phase.ESTABLISHED:
-                self._send(self._seal(Content.KEEPALIVE), now)  # our confirmation was lost
+                self._send(self._confirmation(), now)  # our confirmation was lost
                 return
             raise Dropped("unexpected")
         if self.phase not in (Phase.INVITING, Phase.REMOTE_RINGING) or self.handshake is None:
             raise Dropped("unexpected")
         try:
-            self.handshake.read_message(accept.noise)
+            self.handshake.read_message(accept.noise, sender_index=accept.sender_index)
         except (ChannelError, ValueError) as exc:  # HandshakeFailed: not an authentic ACCEPT
             raise Dropped("bad_handshake") from exc
         self._accept = accept.noise
         self.remote_index = accept.sender_index
         self._install_keys()
+        self._sas_nonce = self.handshake.sas_reveal
+        self.sas = self.handshake.sas  # we committed first: both nonces are known now
         self._answered(now)
         self._established(now)
         self._post(EventName.REMOTE_ACCEPTED)
         self._post(EventName.CALL_ESTABLISHED, Established(self.sas or "", self.peer_name))
-        self._send(self._seal(Content.KEEPALIVE), now)  # key confirmation for the callee
+        self._send(self._confirmation(), now)  # key confirmation, opening our commitment
+
+    def _confirmation(self) -> bytes:
+        return self._seal(Content.CONFIRM, self._sas_nonce)
 
     def on_wrong_key(self, packet: wire.WrongKey, now: float) -> None:
-        """Caller: whoever is at the address could not read our INVITE."""
+        """Caller: whoever is at the address says our INVITE's mac1 is not for its key.
+        Unsigned (it must not name or prove a key to a stranger), so it proves nothing: it
+        only ends a call the pinned key has not spoken for, as dropping packets would."""
         if self.role is not Role.CALLER or packet.call_id != self.call_id:
             raise Dropped("unknown_call")
         if self.phase is not Phase.INVITING:
             raise Dropped("unexpected")  # the pinned key already spoke for this call
-        signed = wire.WRONG_KEY_CONTEXT + packet.signed
-        if not verify(packet.signer_public, signed, packet.signature):
-            raise Dropped("bad_signature")
-        if packet.signer_public == self.peer_key:
-            failure = Failure("Handshake failed", f"{self.peer_name} could not read our invite")
-            self._post(EventName.HANDSHAKE_FAILED, failure)
-        else:
-            detail = (
-                f"{self.peer_name} answered with key {fingerprint(packet.signer_public)}, "
-                f"pinned {fingerprint(self.peer_key)}"
-            )
-            self._post(EventName.KEY_CHANGED, Failure("Wrong peer key", detail))
+        where = f"{self.peer_addr[0]}:{self.peer_addr[1]}"
+        detail = f"the phone at {where} does not hold key {fingerprint(self.peer_key)}"
+        self._post(EventName.HANDSHAKE_FAILED, Failure("Wrong peer key", detail))
         self._close(now)
+
+    def use_cookie(self, datagram: bytes, now: float) -> None:
+        """Caller: the callee is under load and sent a cookie; resend the INVITE (now with
+        mac2) at once and in its retransmissions."""
+        if self.phase is not Phase.INVITING or self._repeat is None:
+            raise Dropped("unexpected")
+        self.cookie_used = True
+        self._repeat.datagram = datagram
+        self._repeat.sends += 1  # Karn: the round trip is no longer measurable
+        self._send(datagram, now)
 
     def on_transport(self, packet: wire.Transport, addr: Address, now: float) -> None:
         if self._opener is None:
@@ -370,13 +388,13 @@ class Call:
             kind, body = wire.parse_content(plaintext)
         except wire.MalformedPacket as exc:
             raise Dropped("malformed") from exc
+        if self.phase is Phase.ACCEPTING:
+            if kind is not Content.CONFIRM:
+                raise Dropped("unconfirmed")  # key confirmation comes first (or is repeated)
+            self._confirmed(body, now)
         self._last_rx = now
         self.packets_received += 1
         self.peer_addr = addr  # authenticated: follow the peer if its address changed
-        if self.phase is Phase.ACCEPTING:
-            self._answered(now)
-            self._established(now)
-            self._post(EventName.CALL_ESTABLISHED, Established(self.sas or "", self.peer_name))
         if kind is Content.MEDIA:
             if self.phase is Phase.ESTABLISHED:
                 self.media.append(body)
@@ -388,10 +406,32 @@ class Call:
         elif kind is Content.BYE_ACK and self.phase is Phase.CLOSING:
             self._close(now)
 
+    def _confirmed(self, nonce: bytes, now: float) -> None:
+        """Callee: the caller's CONFIRM must open the SAS commitment of its INVITE."""
+        assert self.handshake is not None
+        try:
+            self.handshake.open_commitment(nonce)
+        except HandshakeFailed as exc:  # the authenticated caller cheated: no SAS, no call
+            failure = Failure("Handshake failed", "the caller's SAS nonce broke its commitment")
+            self._post(EventName.HANDSHAKE_FAILED, failure)
+            self._close(now)
+            raise Dropped("bad_commitment") from exc
+        self.sas = self.handshake.sas
+        self._answered(now)
+        self._established(now)
+        self._post(EventName.CALL_ESTABLISHED, Established(self.sas or "", self.peer_name))
+
     def on_invite_repeat(self, now: float) -> None:
-        """Callee: the caller repeated its INVITE; repeat our latest answer."""
-        if self.last_reply is not None:
-            self._send(self.last_reply, now)
+        """Callee: the caller repeated its INVITE; repeat our latest answer (bounded)."""
+        if self.last_reply is None:
+            return
+        if self._reply_repeats >= MAX_REPLY_REPEATS:
+            raise Dropped("repeat_limit")
+        if now - self._last_repeat_at < REPLY_REPEAT_MIN_S:
+            raise Dropped("repeat_limit")
+        self._reply_repeats += 1
+        self._last_repeat_at = now
+        self._send(self.last_reply, now)
 
     # ---- time ------------------------------------------------------------------------
 
@@ -448,7 +488,6 @@ class Call:
         keys = self.handshake.session_keys()
         self._sealer = PacketSealer(keys.send_key)
         self._opener = PacketOpener(keys.recv_key)
-        self.sas = short_auth_string(keys.handshake_hash)
 
     def _seal(self, kind: Content, body: bytes = b"") -> bytes:
         assert self._sealer is not None and self.remote_index is not None

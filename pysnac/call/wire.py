@@ -7,11 +7,13 @@ and AEAD tags are checked by the caller of `parse`, before any field is acted on
 Integers are little-endian, as WireGuard's are. The layout is documented, byte by byte,
 in docs/architecture.md ("Wire format").
 
-    INVITE    type | version | call_id(8) | sender_index(4) | Noise IK message 1
+    INVITE    type | version | call_id(8) | sender_index(4) | Noise IK message 1 |
+              mac1(16) | mac2(16)                       (macs: `pysnac/call/macs.py`)
     RINGING,  type | call_id(8) | sender_index(4) | receiver_index(4) | Ed25519 signature(64)
     BUSY, REJECT, CANCEL (same layout: "signed signals")
     ACCEPT    type | call_id(8) | sender_index(4) | receiver_index(4) | Noise IK message 2
-    WRONG_KEY type | call_id(8) | receiver_index(4) | signer_public(32) | signature(64)
+    WRONG_KEY type | call_id(8) | receiver_index(4)     (unsigned hint: "not my key")
+    COOKIE    type | receiver_index(4) | nonce(24) | XChaCha20-Poly1305(cookie 16) + tag(16)
     TRANSPORT type | receiver_index(4) | counter(8) | ChaCha20-Poly1305(content) + tag(16)
 """
 
@@ -24,9 +26,13 @@ from enum import IntEnum
 from pysnac.call.limits import (
     AEAD_TAG_BYTES,
     CALL_ID_BYTES,
+    COOKIE_BYTES,
+    COOKIE_NONCE_BYTES,
     COUNTER_BYTES,
+    MAC_BYTES,
     MAX_DATAGRAM_BYTES,
     PUBLIC_KEY_BYTES,
+    SAS_NONCE_BYTES,
     SESSION_INDEX_BYTES,
     SIGNATURE_BYTES,
 )
@@ -34,8 +40,7 @@ from pysnac.errors import PysnacError
 
 # Domain separation for signed signals: a signature made here can never be mistaken for a
 # signature over a rendezvous record or any other message signed by the same identity.
-SIGNAL_CONTEXT = b"pysnac call signal v1\x00"
-WRONG_KEY_CONTEXT = b"pysnac wrong key v1\x00"
+SIGNAL_CONTEXT = b"pysnac call signal v2\x00"
 
 # Noise IK message sizes (Noise rev. 34 section 7.5): message 1 is e(32), encrypted s
 # (32 + 16) and an encrypted payload (at least the 16-byte tag); message 2 is e(32) and an
@@ -56,6 +61,7 @@ class PacketType(IntEnum):
     CANCEL = 0x05
     ACCEPT = 0x06
     WRONG_KEY = 0x07
+    COOKIE = 0x08
     TRANSPORT = 0x10
 
 
@@ -66,6 +72,7 @@ class Content(IntEnum):
     KEEPALIVE = 0x02
     BYE = 0x03
     BYE_ACK = 0x04
+    CONFIRM = 0x05  # key confirmation: the caller's SAS nonce (opens its commitment)
 
 
 SIGNED_SIGNALS = frozenset(
@@ -74,11 +81,15 @@ SIGNED_SIGNALS = frozenset(
 
 _INVITE_HEADER = struct.Struct("<BB8sI")  # type, version, call_id, sender_index
 _SIGNAL_HEADER = struct.Struct("<B8sII")  # type, call_id, sender_index, receiver_index
-_WRONG_KEY_HEADER = struct.Struct("<B8sI32s")  # type, call_id, receiver_index, signer_public
+_WRONG_KEY = struct.Struct("<B8sI")  # type, call_id, receiver_index
+_COOKIE = struct.Struct(f"<BI{COOKIE_NONCE_BYTES}s{COOKIE_BYTES + AEAD_TAG_BYTES}s")
 TRANSPORT_HEADER = struct.Struct("<BI")  # type, receiver_index
 TRANSPORT_HEADER_BYTES = TRANSPORT_HEADER.size
 SIGNAL_BYTES = _SIGNAL_HEADER.size + SIGNATURE_BYTES
-WRONG_KEY_BYTES = _WRONG_KEY_HEADER.size + SIGNATURE_BYTES
+WRONG_KEY_BYTES = _WRONG_KEY.size
+COOKIE_REPLY_BYTES = _COOKIE.size
+INVITE_MACS_BYTES = 2 * MAC_BYTES
+INVITE_MIN_BYTES = _INVITE_HEADER.size + NOISE_IK_MSG1_MIN_BYTES + INVITE_MACS_BYTES
 TRANSPORT_MIN_BYTES = TRANSPORT_HEADER_BYTES + COUNTER_BYTES + 1 + AEAD_TAG_BYTES
 MAX_INDEX = 2 ** (8 * SESSION_INDEX_BYTES) - 1
 
@@ -87,10 +98,15 @@ assert CALL_ID_BYTES == 8 and PUBLIC_KEY_BYTES == 32  # the struct formats above
 
 @dataclass(frozen=True)
 class Invite:
+    """`body` is everything before mac1 (what mac1 covers; mac2 covers body + mac1)."""
+
     version: int
     call_id: bytes
     sender_index: int
     noise: bytes
+    body: bytes
+    mac1: bytes
+    mac2: bytes
 
 
 @dataclass(frozen=True)
@@ -115,13 +131,19 @@ class Accept:
 
 @dataclass(frozen=True)
 class WrongKey:
-    """ "Your invite was not for my key": signed by the key that did receive it."""
+    """ "Your invite's mac1 was not for my key": an unsigned hint that never names a key."""
 
     call_id: bytes
     receiver_index: int
-    signer_public: bytes
-    signature: bytes
-    signed: bytes
+
+
+@dataclass(frozen=True)
+class CookieReply:
+    """ "Prove you receive at your address": the sealed cookie for the INVITE's mac2."""
+
+    receiver_index: int
+    nonce: bytes
+    sealed_cookie: bytes
 
 
 @dataclass(frozen=True)
@@ -132,7 +154,7 @@ class Transport:
     packet: bytes
 
 
-Packet = Invite | Signal | Accept | WrongKey | Transport
+Packet = Invite | Signal | Accept | WrongKey | CookieReply | Transport
 
 
 def parse(datagram: bytes) -> Packet:
@@ -153,14 +175,25 @@ def parse(datagram: bytes) -> Packet:
         return _parse_accept(datagram)
     if kind is PacketType.WRONG_KEY:
         return _parse_wrong_key(datagram)
+    if kind is PacketType.COOKIE:
+        return _parse_cookie(datagram)
     return _parse_transport(datagram)
 
 
 def _parse_invite(datagram: bytes) -> Invite:
-    if len(datagram) < _INVITE_HEADER.size + NOISE_IK_MSG1_MIN_BYTES:
+    if len(datagram) < INVITE_MIN_BYTES:
         raise MalformedPacket(f"INVITE of {len(datagram)} bytes is too short")
     _, version, call_id, sender = _INVITE_HEADER.unpack_from(datagram)
-    return Invite(version, call_id, sender, datagram[_INVITE_HEADER.size :])
+    body_end = len(datagram) - INVITE_MACS_BYTES
+    return Invite(
+        version,
+        call_id,
+        sender,
+        datagram[_INVITE_HEADER.size : body_end],
+        datagram[:body_end],
+        datagram[body_end : body_end + MAC_BYTES],
+        datagram[body_end + MAC_BYTES :],
+    )
 
 
 def _parse_signal(kind: PacketType, datagram: bytes) -> Signal:
@@ -181,9 +214,15 @@ def _parse_accept(datagram: bytes) -> Accept:
 def _parse_wrong_key(datagram: bytes) -> WrongKey:
     if len(datagram) != WRONG_KEY_BYTES:
         raise MalformedPacket(f"WRONG_KEY is {WRONG_KEY_BYTES} bytes, not {len(datagram)}")
-    _, call_id, receiver, signer = _WRONG_KEY_HEADER.unpack_from(datagram)
-    header = datagram[: _WRONG_KEY_HEADER.size]
-    return WrongKey(call_id, receiver, signer, datagram[_WRONG_KEY_HEADER.size :], header)
+    _, call_id, receiver = _WRONG_KEY.unpack(datagram)
+    return WrongKey(call_id, receiver)
+
+
+def _parse_cookie(datagram: bytes) -> CookieReply:
+    if len(datagram) != COOKIE_REPLY_BYTES:
+        raise MalformedPacket(f"COOKIE is {COOKIE_REPLY_BYTES} bytes, not {len(datagram)}")
+    _, receiver, nonce, sealed = _COOKIE.unpack(datagram)
+    return CookieReply(receiver, nonce, sealed)
 
 
 def _parse_transport(datagram: bytes) -> Transport:
@@ -193,7 +232,8 @@ def _parse_transport(datagram: bytes) -> Transport:
     return Transport(receiver, datagram)
 
 
-def encode_invite(version: int, call_id: bytes, sender_index: int, noise: bytes) -> bytes:
+def encode_invite_body(version: int, call_id: bytes, sender_index: int, noise: bytes) -> bytes:
+    """An INVITE without its macs (`macs.seal_invite` appends them)."""
     return _INVITE_HEADER.pack(PacketType.INVITE, version, call_id, sender_index) + noise
 
 
@@ -216,8 +256,12 @@ def encode_accept(call_id: bytes, sender_index: int, receiver_index: int, noise:
     return _SIGNAL_HEADER.pack(PacketType.ACCEPT, call_id, sender_index, receiver_index) + noise
 
 
-def wrong_key_header(call_id: bytes, receiver_index: int, signer_public: bytes) -> bytes:
-    return _WRONG_KEY_HEADER.pack(PacketType.WRONG_KEY, call_id, receiver_index, signer_public)
+def encode_wrong_key(call_id: bytes, receiver_index: int) -> bytes:
+    return _WRONG_KEY.pack(PacketType.WRONG_KEY, call_id, receiver_index)
+
+
+def encode_cookie(receiver_index: int, nonce: bytes, sealed_cookie: bytes) -> bytes:
+    return _COOKIE.pack(PacketType.COOKIE, receiver_index, nonce, sealed_cookie)
 
 
 def transport_header(receiver_index: int) -> bytes:
@@ -236,6 +280,9 @@ def parse_content(plaintext: bytes) -> tuple[Content, bytes]:
     if kind is Content.MEDIA:
         if not body:
             raise MalformedPacket("MEDIA with no payload")
+    elif kind is Content.CONFIRM:
+        if len(body) != SAS_NONCE_BYTES:
+            raise MalformedPacket(f"CONFIRM carries {len(body)} bytes, not {SAS_NONCE_BYTES}")
     elif body:
         raise MalformedPacket(f"{kind.name} carries {len(body)} unexpected bytes")
     return kind, body

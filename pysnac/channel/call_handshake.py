@@ -18,6 +18,12 @@ CallSetup, always encrypted; it carries the sender's Ed25519 identity, which mus
 pinned peer, equal the pinned key (else WrongPeerKey). With IK the callee learns who is
 calling, authenticated, from the first message, before it rings.
 
+Each setup-carrying message starts with a 32-byte SAS contribution (`sas.py`): the side
+whose setup travels first (the caller in IK, the callee in XX) sends the commitment to
+its random nonce, the other side its nonce; the first side reveals its nonce after the
+handshake (`sas_reveal`, carried by the call layer's key confirmation) and the other side
+checks it (`open_commitment`) before `sas` exists. So nobody can grind the SAS.
+
 Everything the network can do wrong becomes HandshakeFailed (or WrongPeerKey); a
 rejected message leaves the handshake as it was, so a forgery cannot abort a call the
 real peer is still completing.
@@ -25,6 +31,8 @@ real peer is still completing.
 
 from __future__ import annotations
 
+import copy
+import os
 import struct
 from dataclasses import dataclass, field
 
@@ -35,12 +43,12 @@ from pysnac.channel.limits import (
     MAX_CODEC_KEY_BYTES,
     MAX_CODEC_PARAMS,
     MAX_CODEC_VALUE,
-    MAX_INVITE_AGE_S,
-    MAX_INVITE_FUTURE_S,
+    MAX_STAMP,
     PROLOGUE_LABEL,
     PROTOCOL_VERSION,
+    SAS_NONCE_BYTES,
 )
-from pysnac.channel.sas import short_auth_string
+from pysnac.channel.sas import opens_commitment, sas_commitment, short_auth_string
 from pysnac.limits import NAME_MAX_CHARS, NAME_MAX_UTF8_BYTES
 from pysnac.noise.crypto import KeyPair, NoiseError
 from pysnac.noise.handshakestate import HandshakeState
@@ -51,14 +59,14 @@ PATTERN_XX = "XX"
 # Which handshake messages carry a CallSetup (each side sends exactly one, encrypted).
 SETUP_MESSAGES = {PATTERN_IK: (0, 1), PATTERN_XX: (1, 2)}
 SIGNING_PUBLIC_BYTES = 32
-_HEAD = struct.Struct("<B32sQ")  # version, signing_public, timestamp_ms
+_HEAD = struct.Struct("<B32sIQ")  # version, signing_public, session_index, stamp
 _VALUE = struct.Struct("<I")
+MAX_SESSION_INDEX = 2**32 - 1
 
 __all__ = [
     "PROTOCOL_VERSION",
     "CallHandshake",
     "CallSetup",
-    "InviteReplayGuard",
     "SessionKeys",
     "prologue",
 ]
@@ -66,20 +74,27 @@ __all__ = [
 
 @dataclass(frozen=True)
 class CallSetup:
-    """The handshake payload: who is calling (or answering) and with what codec."""
+    """The handshake payload: who is calling (or answering) and with what codec.
+
+    `stamp` is the sender's invite stamp (only ever grows per sender; `InviteStamps`),
+    `session_index` the sender's session index, so a changed index in the clear header
+    fails like any other tampering."""
 
     name: str
     signing_public: bytes
-    timestamp_ms: int
+    stamp: int
     codec: dict[str, int] = field(default_factory=dict)
+    session_index: int = 0
 
     def __post_init__(self) -> None:
         if not 0 < len(self.name) <= NAME_MAX_CHARS or not self.name.isprintable():
             raise ValueError(f"name must be 1..{NAME_MAX_CHARS} printable characters")
         if len(self.signing_public) != SIGNING_PUBLIC_BYTES:
             raise ValueError(f"signing_public must be {SIGNING_PUBLIC_BYTES} bytes")
-        if not 0 <= self.timestamp_ms < 2**64:
-            raise ValueError("timestamp_ms out of range")
+        if not 0 <= self.stamp <= MAX_STAMP:
+            raise ValueError("stamp out of range")
+        if not 0 <= self.session_index <= MAX_SESSION_INDEX:
+            raise ValueError("session_index out of range")
         if len(self.codec) > MAX_CODEC_PARAMS:
             raise ValueError(f"at most {MAX_CODEC_PARAMS} codec parameters")
         for key, value in self.codec.items():
@@ -89,10 +104,11 @@ class CallSetup:
                 raise ValueError(f"codec value {key}={value!r} out of range")
 
     def encode(self) -> bytes:
-        """version u8 | signing_public 32 | timestamp_ms u64 LE | name_len u8 | name UTF-8 |
-        count u8 | count x (key_len u8 | key ASCII | value u32 LE)."""
+        """version u8 | signing_public 32 | session_index u32 LE | stamp u64 LE | name_len u8 |
+        name UTF-8 | count u8 | count x (key_len u8 | key ASCII | value u32 LE)."""
         name = self.name.encode("utf-8")
-        out = bytearray(_HEAD.pack(PROTOCOL_VERSION, self.signing_public, self.timestamp_ms))
+        head = (PROTOCOL_VERSION, self.signing_public, self.session_index, self.stamp)
+        out = bytearray(_HEAD.pack(*head))
         out += bytes([len(name)]) + name + bytes([len(self.codec)])
         for key, value in sorted(self.codec.items()):
             out += bytes([len(key)]) + key.encode("ascii") + _VALUE.pack(value)
@@ -102,7 +118,7 @@ class CallSetup:
     def decode(cls, data: bytes) -> CallSetup:
         """Exact parse; ValueError on anything malformed (wrong version, trailing bytes)."""
         reader = _Reader(data)
-        version, signing_public, timestamp_ms = _HEAD.unpack(reader.take(_HEAD.size))
+        version, signing_public, index, stamp = _HEAD.unpack(reader.take(_HEAD.size))
         if version != PROTOCOL_VERSION:
             raise ValueError(f"call setup version {version}, expected {PROTOCOL_VERSION}")
         name_bytes = reader.take(reader.byte())
@@ -116,7 +132,7 @@ class CallSetup:
                 raise ValueError(f"codec key {key!r} repeated")
             (codec[key],) = _VALUE.unpack(reader.take(_VALUE.size))
         reader.finish()
-        return cls(name, signing_public, timestamp_ms, codec)
+        return cls(name, signing_public, stamp, codec, index)
 
 
 class _Reader:
@@ -166,6 +182,7 @@ class CallHandshake:
         initiator: bool,
         pinned_peer: bytes | None,
         ephemeral: KeyPair | None,
+        sas_nonce: bytes | None = None,
     ) -> None:
         if pattern not in SETUP_MESSAGES:
             raise ValueError(f"pattern must be one of {sorted(SETUP_MESSAGES)}, not {pattern!r}")
@@ -188,6 +205,14 @@ class CallHandshake:
         self._own_setup: CallSetup | None = None
         self._peer_setup: CallSetup | None = None
         self._failed = False
+        # The SAS commitment: who speaks first commits; see the module docstring.
+        first_setup_by_initiator = SETUP_MESSAGES[pattern][0] % 2 == 0
+        self.commits = first_setup_by_initiator == initiator
+        self._own_nonce = sas_nonce if sas_nonce is not None else os.urandom(SAS_NONCE_BYTES)
+        if len(self._own_nonce) != SAS_NONCE_BYTES:
+            raise ValueError(f"sas_nonce must be {SAS_NONCE_BYTES} bytes")
+        self._peer_sas_value: bytes | None = None  # their nonce, or their commitment
+        self._peer_nonce: bytes | None = None  # known once read (or the commitment opened)
 
     @classmethod
     def initiator(
@@ -198,6 +223,7 @@ class CallHandshake:
         *,
         pattern: str | None = None,
         ephemeral: KeyPair | None = None,
+        sas_nonce: bytes | None = None,
     ) -> CallHandshake:
         """IK when the peer's key is pinned, else XX. `pattern="XX"` with a pinned key runs
         XX and still insists on that key (WrongPeerKey): the fallback when IK gets no answer."""
@@ -209,14 +235,27 @@ class CallHandshake:
             initiator=True,
             pinned_peer=peer_signing_public,
             ephemeral=ephemeral,
+            sas_nonce=sas_nonce,
         )
 
     @classmethod
     def responder(
-        cls, identity: Identity, call_id: bytes, pattern: str, *, ephemeral: KeyPair | None = None
+        cls,
+        identity: Identity,
+        call_id: bytes,
+        pattern: str,
+        *,
+        ephemeral: KeyPair | None = None,
+        sas_nonce: bytes | None = None,
     ) -> CallHandshake:
         return cls(
-            identity, call_id, pattern, initiator=False, pinned_peer=None, ephemeral=ephemeral
+            identity,
+            call_id,
+            pattern,
+            initiator=False,
+            pinned_peer=None,
+            ephemeral=ephemeral,
+            sas_nonce=sas_nonce,
         )
 
     # --- progress ----------------------------------------------------------------
@@ -247,9 +286,37 @@ class CallHandshake:
         return SessionKeys(responder_key, initiator_key, self._state.handshake_hash)
 
     @property
+    def sas_reveal(self) -> bytes:
+        """The committing side's nonce, to send once the handshake is complete (the call
+        layer puts it in its key confirmation). Never before: that is the whole point."""
+        if not self.commits:
+            raise ValueError("only the committing side reveals a nonce")
+        if not self.complete:
+            raise HandshakeFailed("the SAS nonce is revealed only after the handshake")
+        return self._own_nonce
+
+    def open_commitment(self, nonce: bytes) -> None:
+        """The other side: check the revealed nonce against the peer's commitment."""
+        if self.commits or self._peer_sas_value is None or not self.complete:
+            raise HandshakeFailed("no commitment to open")
+        if not opens_commitment(nonce, self._peer_sas_value):
+            raise HandshakeFailed("the revealed SAS nonce does not open the commitment")
+        self._peer_nonce = nonce
+
+    @property
+    def sas_ready(self) -> bool:
+        return self.complete and self._peer_nonce is not None
+
+    @property
     def sas(self) -> str:
-        """The 4-character short authentication string (when complete)."""
-        return short_auth_string(self.session_keys().handshake_hash)
+        """The short authentication string: for the committing side once complete, for
+        the other side once the commitment is opened."""
+        keys = self.session_keys()
+        if self._peer_nonce is None:
+            raise HandshakeFailed("the SAS commitment is not open yet")
+        if self.commits:
+            return short_auth_string(keys.handshake_hash, self._own_nonce, self._peer_nonce)
+        return short_auth_string(keys.handshake_hash, self._peer_nonce, self._own_nonce)
 
     def _carries_setup(self) -> bool:
         return self._index in SETUP_MESSAGES[self.pattern]
@@ -269,7 +336,8 @@ class CallHandshake:
         if self._carries_setup():
             if self._own_setup is None:
                 raise ValueError("this handshake message must carry our CallSetup")
-            payload = self._own_setup.encode()
+            sas_value = sas_commitment(self._own_nonce) if self.commits else self._own_nonce
+            payload = sas_value + self._own_setup.encode()
         try:
             message = self._state.write_message(payload)
         except NoiseError as exc:
@@ -277,15 +345,23 @@ class CallHandshake:
         self._index += 1
         return message
 
-    def read_message(self, message: bytes) -> CallSetup | None:
-        """Process the peer's message; its CallSetup when this message carries one."""
+    def read_message(self, message: bytes, *, sender_index: int | None = None) -> CallSetup | None:
+        """Process the peer's message; its CallSetup when this message carries one.
+
+        `sender_index` is the session index the outer header claims; the setup must carry
+        the same, else HandshakeFailed and the handshake is left as it was (a changed index
+        is tampering, and the real message can still complete the handshake)."""
         if self._failed:
             raise HandshakeFailed("handshake already failed")
+        saved = copy.deepcopy(self._state) if sender_index is not None else None
         try:
             payload = self._state.read_message(bytes(message))
         except NoiseError as exc:
             raise HandshakeFailed(f"handshake message rejected: {exc}") from exc
         carries = self._carries_setup()
+        if carries and saved is not None and _claimed_index(payload) != sender_index:
+            self._state = saved
+            raise HandshakeFailed("session index in the header differs from the setup's")
         self._index += 1
         try:
             return self._accept_payload(payload) if carries else self._expect_empty(payload)
@@ -300,6 +376,9 @@ class CallHandshake:
         return None
 
     def _accept_payload(self, payload: bytes) -> CallSetup:
+        sas_value, payload = payload[:SAS_NONCE_BYTES], payload[SAS_NONCE_BYTES:]
+        if len(sas_value) != SAS_NONCE_BYTES:
+            raise HandshakeFailed("handshake payload too short for the SAS contribution")
         try:
             setup = CallSetup.decode(payload)
         except (ValueError, UnicodeDecodeError) as exc:
@@ -313,30 +392,15 @@ class CallHandshake:
         if self._pinned is not None and setup.signing_public != self._pinned:
             raise WrongPeerKey("the peer's key is not the one pinned for this contact")
         self._peer_setup = setup
+        self._peer_sas_value = sas_value
+        if self.commits:
+            self._peer_nonce = sas_value  # they answered our commitment with their nonce
         return setup
 
 
-class InviteReplayGuard:
-    """Refuses a replayed or stale first message (an IK invite can be replayed to make a
-    phone ring; nobody but the caller can finish it). Like WireGuard's handshake
-    timestamp: per caller key, the timestamp must be fresh and above the last accepted."""
-
-    def __init__(self) -> None:
-        self._latest_ms: dict[bytes, int] = {}
-
-    def check(self, setup: CallSetup, now: float) -> None:
-        """Raises HandshakeFailed for a stale/future/replayed invite; else records it."""
-        now_ms = int(now * 1000)
-        if setup.timestamp_ms < now_ms - MAX_INVITE_AGE_S * 1000:
-            raise HandshakeFailed("invite too old (replayed, or the caller's clock is wrong)")
-        if setup.timestamp_ms > now_ms + MAX_INVITE_FUTURE_S * 1000:
-            raise HandshakeFailed("invite from the future (the caller's clock is wrong)")
-        if setup.timestamp_ms <= self._latest_ms.get(setup.signing_public, -1):
-            raise HandshakeFailed("invite replayed")
-        self._latest_ms[setup.signing_public] = setup.timestamp_ms
-        self._forget_before(now_ms - int(MAX_INVITE_AGE_S * 1000))
-
-    def _forget_before(self, cutoff_ms: int) -> None:
-        """Entries older than the age limit are covered by the age check; drop them."""
-        for key in [k for k, t in self._latest_ms.items() if t < cutoff_ms]:
-            del self._latest_ms[key]
+def _claimed_index(payload: bytes) -> int | None:
+    """The session index inside a decrypted setup payload, without parsing the rest."""
+    start = SAS_NONCE_BYTES + 1 + SIGNING_PUBLIC_BYTES
+    if len(payload) < start + 4:
+        return None
+    return int.from_bytes(payload[start : start + 4], "little")

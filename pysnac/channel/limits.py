@@ -6,7 +6,7 @@ the 64-bit space ends, and the receiver refuses counters a correct sender never 
 
 from __future__ import annotations
 
-PROTOCOL_VERSION = 1  # bound into every handshake's prologue
+PROTOCOL_VERSION = 2  # bound into every handshake's prologue
 PROLOGUE_LABEL = b"PySNAC call"
 CALL_ID_BYTES = 8
 
@@ -29,12 +29,17 @@ MAX_CODEC_PARAMS = 8
 MAX_CODEC_KEY_BYTES = 16
 MAX_CODEC_VALUE = 2**32 - 1
 
-# Invites (the IK first message) older than this, or this far in the future, are refused.
-MAX_INVITE_AGE_S = 30.0
-MAX_INVITE_FUTURE_S = 30.0
+# Invite stamps (WireGuard's per-peer TAI64N rule, without trusting the receiver's clock):
+# a sender's stamps only grow (microseconds of its wall clock, or last + 1 when its clock
+# stepped back); a receiver keeps the newest per caller key, on disk across restarts.
+STAMP_UNITS_PER_S = 1_000_000
+MAX_STAMP = 2**64 - 1
+MAX_INVITE_STAMP_STRANGERS = 1024  # per-key entries for callers not in the contacts
 
-# The short authentication string and the key fingerprint.
-SAS_CHARS = 4
+# The short authentication string (5 base-31 characters: 24.8 bits) and its commitment
+# nonce, and the key fingerprint.
+SAS_CHARS = 5
+SAS_NONCE_BYTES = 32
 FINGERPRINT_CHARS = 12  # shown as three groups of four: "F3KQ-9XMA-7TRE"
 FINGERPRINT_GROUP_CHARS = 4
 

@@ -32,9 +32,11 @@ from pysnac.call.endpoint import Endpoint, Output
 from pysnac.call.signalling import Phase
 from pysnac.call_events import CallEvent, EventName, Failure, LinkStats, PostEvent
 from pysnac.channel.identity import Identity
+from pysnac.channel.invite_stamps import InviteStamps
 from pysnac.contacts import Contact
 from pysnac.errors import PysnacError
 from pysnac.limits import REASON_MAX_CHARS
+from pysnac.stamp_file import load_stamps, save_stamps
 
 if TYPE_CHECKING:  # the media stack (Opus, numpy) loads with the first call, not at start-up
     from pysnac.media.codec import CodecParams
@@ -95,6 +97,7 @@ class UdpCallService:
         clock: Clock | None = None,
         wall_offset_s: float | None = None,
         call_log: Path | None = None,
+        stamps_path: Path | None = None,
     ) -> None:
         if codec is None:
             from pysnac.media.codec import CodecParams
@@ -105,8 +108,15 @@ class UdpCallService:
         if wall_offset_s is None:
             wall_offset_s = time.time() - self.clock.now()
         codec_setup = {"bitrate": self.codec.bitrate, "frame_ms": self.codec.frame_ms}
+        self._stamps_path = stamps_path
+        stamps = load_stamps(stamps_path) if stamps_path is not None else InviteStamps()
         self.endpoint = Endpoint(
-            identity, name=name, codec=codec_setup, contacts=contacts, wall_offset_s=wall_offset_s
+            identity,
+            name=name,
+            codec=codec_setup,
+            contacts=contacts,
+            wall_offset_s=wall_offset_s,
+            stamps=stamps,
         )
         self.transport = transport
         self._post = post
@@ -328,6 +338,8 @@ class UdpCallService:
         with self._lock:
             now = self.clock.now() - queued_s
             operation(now)
+            if self.endpoint.stamps.changed:
+                self._save_stamps()  # before the INVITE or the ring: a crash cannot undo it
             out = self.endpoint.take_output()
             self._send_all(out)
             for event in out.events:
@@ -340,6 +352,15 @@ class UdpCallService:
         if out.media and workers is not None:
             for payload in out.media:
                 workers.deliver(payload, now)
+
+    def _save_stamps(self) -> None:
+        if self._stamps_path is None:
+            self.endpoint.stamps.changed = False
+            return
+        try:
+            save_stamps(self._stamps_path, self.endpoint.stamps)
+        except OSError as exc:
+            log.warning("cannot save invite stamps %s: %s", self._stamps_path, exc)
 
     def _send_all(self, out: Output) -> None:
         for datagram, addr in out.datagrams:

@@ -52,6 +52,7 @@ def udp_call_service_factory(config: Config) -> Callable[[PostEvent], UdpCallSer
         from pysnac.media.codec import CodecParams
         from pysnac.phonebook import PHONEBOOK_FILE_NAME, Phonebook
         from pysnac.runtime.call_service import UdpCallService
+        from pysnac.stamp_file import STAMPS_FILE_NAME
 
         identity, _ = Identity.load_or_create(config.device.key_file)
         phonebook = Phonebook(config.folder / PHONEBOOK_FILE_NAME, config.contacts)
@@ -77,6 +78,7 @@ def udp_call_service_factory(config: Config) -> Callable[[PostEvent], UdpCallSer
             audio_factory=open_device,
             codec=codec,
             call_log=Path(call_log) if call_log else None,
+            stamps_path=config.folder / STAMPS_FILE_NAME,
         ).start()
 
     return factory
