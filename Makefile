@@ -1,7 +1,7 @@
 # PySNAC: every target installs what it needs first (scripts/setup.sh is idempotent).
 PY := .venv/bin/python
 
-.PHONY: setup test test-all demo diagram bench lint clean
+.PHONY: setup test test-all demo diagram bench attack fuzz lint clean
 
 setup:
 	@bash scripts/setup.sh
@@ -17,6 +17,12 @@ diagram: setup
 
 bench: setup
 	$(PY) bench/run_all.py
+
+attack: setup
+	$(PY) -m demo.attacks.sas_grinder --tries 10000000
+
+fuzz: setup
+	$(PY) -m demo.attacks.fuzz --datagrams 1000000
 
 lint: setup
 	.venv/bin/ruff check .

@@ -35,6 +35,7 @@ from demo.phones import (
 )
 from demo.rendezvous import DemoDirectory, RendezvousChoice, demo_directory
 from demo.sound import WAV_PATH, real_audio
+from pysnac.runtime.factory import CLOCK_SKEW_ENV
 
 ALICE_CLIP = REPO / "assets" / "alice_arctic_a0007.wav"
 BOB_CLIP = REPO / "assets" / "bob_espeak.wav"
@@ -77,6 +78,8 @@ class DemoResult:
     screens: dict[str, list[list[str]]] = field(default_factory=dict)
     audio_path: str = WAV_PATH  # which sound devices the phones used
     devices: dict[str, dict[str, int]] = field(default_factory=dict)  # AudioStats per phone
+    clock_skew_s: float = 0.0  # bob's wall clock was off by this much
+    call_back_ok: bool | None = None  # with a skew: bob called alice back, and it connected
 
     @property
     def sas_match(self) -> bool:
@@ -142,9 +145,11 @@ def run_demo(
     rendezvous: RendezvousChoice | None = None,
     real: bool = False,
     lcd: str = "stdio",
+    clock_skew_s: float = 0.0,
 ) -> DemoResult:
     """`real`: the phones use PyAudio on virtual devices (demo/sound.py); `lcd`: the phones'
-    LCD kind (`plate-emulated` draws through the plate driver on the emulated plate)."""
+    LCD kind (`plate-emulated` draws through the plate driver on the emulated plate).
+    `clock_skew_s`: bob's wall clock is off by that much, and bob then calls alice back."""
     check_clip(clip)
     start = time.monotonic()
     printed: dict[str, list[str]] = {}
@@ -166,19 +171,23 @@ def run_demo(
         echo(f"alice on 127.0.0.1:{alice_spec.port}, bob on 127.0.0.1:{bob_spec.port}")
         env = sound.env_for if sound else lambda _name: None
         alice = PhoneProcess(alice_spec, on_record=on_record, extra_env=env("alice"), lcd=lcd)
-        bob = PhoneProcess(bob_spec, on_record=on_record, extra_env=env("bob"), lcd=lcd)
+        skew = {CLOCK_SKEW_ENV: repr(clock_skew_s)} if clock_skew_s else {}
+        bob_env = {**(env("bob") or {}), **skew}
+        bob = PhoneProcess(bob_spec, on_record=on_record, extra_env=bob_env, lcd=lcd)
         talk = (lambda: sound.talk({"alice": clip, "bob": BOB_CLIP}, out)) if sound else None
         try:
             directory.wait_online([alice, bob])  # both published: each can find the other
             timeline = _script(alice, bob, talk_s, talk)
+            logs = {p.name: p.call_records() for p in (alice, bob)}  # the first call's
+            call_back_ok = _call_back(bob, alice) if clock_skew_s else None
         finally:
             codes = {p.name: p.quit() for p in (alice, bob)}
         failed = {name: code for name, code in codes.items() if code != 0}
         if failed:
             raise DemoError(f"phone processes exited with {failed}")
-        logs = {p.name: p.call_records() for p in (alice, bob)}
         screens = {p.name: p.screens() for p in (alice, bob)}
     result = _summarise(timeline, logs, screens, clip, out)
+    result.clock_skew_s, result.call_back_ok = clock_skew_s, call_back_ok
     if sound:  # the recordings start with the players, not with the media: no offset known
         result.audio_path = sound.path
         for direction in result.directions:
@@ -240,6 +249,28 @@ def _script(
             for p in (alice, bob)
         },
     }
+
+
+def _call_back(caller: PhoneProcess, callee: PhoneProcess) -> bool:
+    """The other direction: `caller` calls `callee`, which answers; both hang up. True when
+    both reached the call (a skewed clock must not matter either way)."""
+    marks = {p.name: p.mark for p in (caller, callee)}
+    try:
+        caller.press("select")
+        caller.wait_state("contacts", STEP_TIMEOUT_S, marks[caller.name])
+        caller.press("select")
+        callee.wait_state("ringing", STEP_TIMEOUT_S, marks[callee.name])
+        callee.press("select")
+        for phone in (caller, callee):
+            phone.wait_state("in_call", STEP_TIMEOUT_S, marks[phone.name])
+    except DemoError:
+        return False
+    caller.press("select")
+    for phone in (caller, callee):
+        phone.wait_state("hangup", STEP_TIMEOUT_S, marks[phone.name])
+        phone.press("select")
+        phone.wait_state("idle", STEP_TIMEOUT_S, marks[phone.name])
+    return True
 
 
 def _summarise(
@@ -341,6 +372,12 @@ def format_summary(result: DemoResult) -> str:
             for n, d in result.devices.items()
         )
     )
+    if result.clock_skew_s:
+        back = "connected" if result.call_back_ok else "FAILED"
+        lines.append(
+            f"  bob's clock off by {result.clock_skew_s:+.0f} s: alice -> bob connected, "
+            f"bob -> alice {back}"
+        )
     lines.append(f"  audio path: {result.audio_path}")
     lines.append("  recordings: " + ", ".join(str(path) for path in result.recordings.values()))
     return "\n".join(lines)

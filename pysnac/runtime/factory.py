@@ -11,6 +11,7 @@ one JSON line of statistics there (`make demo` and `bench/bench_call.py` read it
 from __future__ import annotations
 
 import os
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -25,6 +26,9 @@ if TYPE_CHECKING:
 from pysnac.media.limits import SAMPLE_RATE_HZ
 
 CALL_LOG_ENV = "PYSNAC_CALL_LOG"
+# Seconds this phone's wall clock is off (the demo's `--clock-skew`; a Pi without a
+# real-time clock or time server is off by any amount): only invite stamps use it.
+CLOCK_SKEW_ENV = "PYSNAC_CLOCK_SKEW_S"
 DEFAULT_DEVICE = "default"
 
 
@@ -47,6 +51,7 @@ def audio_params(config: Config) -> AudioParams:
 def udp_call_service_factory(config: Config) -> Callable[[PostEvent], UdpCallService]:
     def factory(post: PostEvent) -> UdpCallService:
         from drivers.audio import open_audio_device
+        from drivers.clock import MonotonicClock
         from drivers.net.udp import UdpTransport
         from pysnac.channel.identity import Identity
         from pysnac.media.codec import CodecParams
@@ -69,6 +74,7 @@ def udp_call_service_factory(config: Config) -> Callable[[PostEvent], UdpCallSer
         )
         transport = UdpTransport((config.network.bind, config.network.udp_port))
         call_log = os.environ.get(CALL_LOG_ENV)
+        skew_s = float(os.environ.get(CLOCK_SKEW_ENV, "0") or 0)
         return UdpCallService(
             identity=identity,
             name=config.device.name,
@@ -79,6 +85,7 @@ def udp_call_service_factory(config: Config) -> Callable[[PostEvent], UdpCallSer
             codec=codec,
             call_log=Path(call_log) if call_log else None,
             stamps_path=config.folder / STAMPS_FILE_NAME,
+            wall_offset_s=time.time() + skew_s - MonotonicClock().now(),
         ).start()
 
     return factory
