@@ -152,7 +152,7 @@ def test_man_in_the_middle_is_refused(phones: Phones) -> None:
     """alice pinned another key for dave than the one dave's phone holds."""
     start = marks(phones, "alice", "dave")
     phones.dial("alice", "dave")
-    phones.hung_up("alice", start["alice"], "KEY CHANGED")
+    phones.hung_up("alice", start["alice"], "Wrong peer key")
     assert "ringing" not in phones["dave"].states()
 
 

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import os
-import unicodedata
 from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -56,6 +55,7 @@ from pysnac.channel.identity import Identity, fingerprint
 from pysnac.channel.invite_stamps import InviteStamps
 from pysnac.channel.limits import SAS_NONCE_BYTES
 from pysnac.contacts import Contact
+from pysnac.lcd_text import LOOKALIKE_MARK, lcd_name, looks_like
 from pysnac.limits import NAME_MAX_CHARS
 
 log = logging.getLogger(__name__)
@@ -71,9 +71,8 @@ class Output:
 
 
 def clean_name(name: str) -> str:
-    """A caller-chosen name made safe for one LCD line: printable, short."""
-    kept = "".join(ch for ch in name if unicodedata.category(ch)[0] not in "CZ" or ch == " ")
-    return kept.strip()[:NAME_MAX_CHARS] or "?"
+    """A caller-chosen name as the LCD can show it (`lcd_text.lcd_name`), short."""
+    return lcd_name(name, NAME_MAX_CHARS)
 
 
 class Endpoint:
@@ -253,6 +252,8 @@ class Endpoint:
             raise Dropped("stale_invite") from exc
         self._seen_call_ids[invite.call_id] = now + INVITE_CACHE_S
         name = contact.name if contact else clean_name(setup.name)
+        if contact is None and any(looks_like(c.name, name) for c in self.contacts()):
+            name = (LOOKALIKE_MARK + name)[:NAME_MAX_CHARS]  # reads as a contact's
         busy = self.active is not None
         call = Call.incoming(
             remote_index=invite.sender_index,

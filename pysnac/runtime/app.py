@@ -221,6 +221,12 @@ def build_phone(
     timers = Timers(post, clock)  # timer events go straight to the loop's queue
     loop = StateMachineLoop(model, lcd, timers, clock=timers.clock)
     holder["loop"] = loop
+    if directory is not None:  # discovery offers wait for the home screen, never take a
+        offers = directory  # button meant for something else
+        offers.ready_for_offer = lambda: model.state == table.IDLE
+        loop.observers.append(
+            lambda _old, new, _model, _now: offers.offer_next() if new == table.IDLE else None
+        )
     starts = [
         *([lambda: check_audio(config, post)] if check_audio_at_start else []),
         *([start_directory] if start_directory is not None else []),

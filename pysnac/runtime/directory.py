@@ -13,10 +13,24 @@ into the state machine's events:
   from the start shows as offline.
 - a PhoneFound (a phone whose key is not pinned) becomes CONTACT_DISCOVERED, a trust-on-first-use
   offer, without its address (the rendezvous finds it again; a LAN address is no fixed
-  address), unless its name is that of a pinned contact: then it is a KEY CHANGE. It is
-  NOT offered (accepting a new key for a known name must be the user's own act); it is
-  kept as the contact's "new key", which the Contacts screen flags and the re-pair screen
-  shows with its fingerprint (`new_key_for`, `forget_new_key`).
+  address), its name mapped to what the LCD can show (`lcd_text.lcd_name`).
+- Pinned by key, never by name. A phone whose name is (or looks like) a pinned contact's
+  while that contact's own key is alive (a fresh record of it) is a stranger: it is
+  offered as one, its name marked with LOOKALIKE_MARK ("?bob") so it cannot be taken for
+  the contact, with its own fingerprint. Only when the pinned key has no fresh record is
+  the new key kept as the contact's possible "new key" (KEY CHANGED), which the Contacts
+  screen flags and the re-pair screen shows (`new_key_for`, `forget_new_key`); it never
+  replaces the pinned key by itself.
+- Offers queue (at most MAX_QUEUED_OFFERS) and wait until `ready_for_offer()` (the phone
+  is Idle; the app calls `offer_next` on entering Idle); at most one every
+  OFFER_MIN_INTERVAL_S, and a key offered once is offered again only after OFFER_AGAIN_S
+  (a refused phone can come back later, not at once; a LAN flooding offers cannot keep
+  the screen busy).
+
+Records are fresh by when we received them, never by comparing the publisher's clock
+with ours: a record is kept for its own lifetime (expires - timestamp, both the
+publisher's) from its arrival, and a publisher's records are ordered by its own
+timestamps.
 
 Thread-safe: backend threads deliver records and events, the state machine thread and the
 call lookups read. `stop()` joins every backend thread.
@@ -28,7 +42,6 @@ import logging
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from drivers.rendezvous.base import BackendStatus, PhoneFound
@@ -41,6 +54,8 @@ from pysnac.call_events import (
     PostEvent,
 )
 from pysnac.contacts import Contact
+from pysnac.lcd_text import LOOKALIKE_MARK, lcd_name, looks_like
+from pysnac.limits import NAME_MAX_CHARS
 
 if TYPE_CHECKING:
     from drivers.rendezvous.base import Address, PeerRecord, Rendezvous, Report, SigningIdentity
@@ -51,6 +66,10 @@ log = logging.getLogger(__name__)
 
 LOOKUP_TIMEOUT_S = 2.0  # a call to a contact with no known address waits this long for one
 STATIC_BACKEND = "static"  # has no reachability of its own: never shown on the LCD
+OFFER_MIN_INTERVAL_S = 30.0  # at most one discovery offer shown per this many seconds
+OFFER_AGAIN_S = 600.0  # a key offered and not pinned is offered again only after this
+MAX_QUEUED_OFFERS = 8  # offers beyond this are dropped (they come back with the next record)
+MAX_REMEMBERED_OFFERS = 1024  # keys whose last offer time is kept
 
 # kind, report, phonebook -> one backend (raises RendezvousError/ConfigError on bad set-up)
 RendezvousOpener = Callable[[str, "Report", "Phonebook"], "Rendezvous"]
@@ -83,12 +102,18 @@ class Directory:
         opener: RendezvousOpener,
         phonebook: Phonebook,
         *,
-        clock: Callable[[], float] = time.time,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.kinds = list(kinds)
         self._opener = opener
         self.phonebook = phonebook
-        self._clock = clock
+        self._clock = clock  # monotonic: when records and offers arrived
+        self.ready_for_offer: Callable[[], bool] = lambda: True
+        self._offers: dict[bytes, Discovered] = {}  # queued, oldest first
+        self._offered_at: dict[bytes, float] = {}
+        self._last_offer_at = float("-inf")
+        self._offer_timer: threading.Timer | None = None
+        self._received: dict[bytes, float] = {}  # when the newest record per key arrived
         self._lock = threading.Lock()
         self._post: PostEvent | None = None
         self.rendezvous: Rendezvous | None = None
@@ -135,6 +160,10 @@ class Directory:
     def stop(self) -> None:
         """Withdraw our record where possible; join every backend thread."""
         rendezvous, self.rendezvous = self.rendezvous, None
+        with self._lock:
+            timer, self._offer_timer = self._offer_timer, None
+        if timer is not None:
+            timer.cancel()
         if rendezvous is not None:
             try:
                 rendezvous.stop()
@@ -155,7 +184,7 @@ class Directory:
         self._watch(contact.public_key)
         with self._lock:
             record = self._records.get(contact.public_key)
-        if record is not None and record.timestamp_ms > 0 and self._fresh(record):
+        if record is not None and record.timestamp_ms > 0 and self.alive(contact.public_key):
             return record.addresses[0]
         return contact.address
 
@@ -205,11 +234,14 @@ class Directory:
     # ---- key changes ------------------------------------------------------------------
 
     def new_key_for(self, name: str) -> tuple[bytes, str] | None:
-        """(key, fingerprint) a phone named `name` published instead of the pinned key."""
+        """(key, fingerprint) a phone named `name` published instead of the pinned key, while
+        the pinned key itself has no fresh record (never while it is alive)."""
         with self._lock:
             found = self._new_keys.get(name.casefold())
         contact = self.phonebook.get(name)
         if found is None or contact is None or contact.public_key == found[0]:
+            return None
+        if self.alive(contact.public_key):
             return None
         return found
 
@@ -233,25 +265,80 @@ class Directory:
             post(CallEvent(EventName.DIRECTORY_STATUS, status))
             return
         if isinstance(report, PhoneFound):
-            found = report.contact
-            if self.phonebook.find_by_key(found.public_key) is not None:
-                return  # pinned meanwhile
-            wanted = found.name.casefold()
-            pinned = next(
-                (c for c in self.phonebook.contacts() if c.name.casefold() == wanted), None
+            self._on_phone_found(report)
+
+    def _on_phone_found(self, report: PhoneFound) -> None:
+        found = report.contact
+        if self.phonebook.find_by_key(found.public_key) is not None:
+            return  # pinned meanwhile
+        name = lcd_name(found.name)
+        holder = next((c for c in self.phonebook.contacts() if looks_like(c.name, name)), None)
+        if holder is not None and not self.alive(holder.public_key):
+            log.warning(
+                "a phone named %s publishes key %s; the pinned key has no fresh record",
+                name,
+                report.fingerprint,
             )
-            if pinned is not None:
-                log.warning(
-                    "KEY CHANGED: a phone named %s publishes key %s, not the pinned one",
-                    found.name,
-                    report.fingerprint,
-                )
-                with self._lock:
-                    self._new_keys[wanted] = (found.public_key, report.fingerprint)
-                self._notify()
+            with self._lock:
+                self._new_keys[holder.name.casefold()] = (found.public_key, report.fingerprint)
+            self._notify()
+            return
+        if holder is not None:  # the contact is alive elsewhere: this is a stranger
+            log.warning("a stranger (key %s) calls itself %s", report.fingerprint, name)
+            name = (LOOKALIKE_MARK + name)[:NAME_MAX_CHARS]
+        offer = Discovered(Contact(name, found.public_key, None), report.fingerprint)
+        now = self._clock()
+        with self._lock:
+            key = found.public_key
+            if key in self._offers or now < self._offered_at.get(key, -OFFER_AGAIN_S) + (
+                OFFER_AGAIN_S
+            ):
                 return
-            offer = Discovered(replace(found, address=None), report.fingerprint)
+            if len(self._offers) >= MAX_QUEUED_OFFERS:
+                return  # a flood waits its turn; a real phone announces itself again
+            self._offers[key] = offer
+        self.offer_next()
+
+    def offer_next(self) -> None:
+        """Post the oldest queued offer, if the phone is ready and the last offer is at
+        least OFFER_MIN_INTERVAL_S old (else a timer retries then)."""
+        post = self._post
+        if post is None or not self.ready_for_offer():
+            return
+        now = self._clock()
+        with self._lock:
+            if not self._offers:
+                return
+            wait_s = self._last_offer_at + OFFER_MIN_INTERVAL_S - now
+            if wait_s > 0:
+                if self._offer_timer is None and self._post is not None:
+                    self._offer_timer = threading.Timer(wait_s, self._offer_timer_fired)
+                    self._offer_timer.daemon = True
+                    self._offer_timer.start()
+                return
+            key = next(iter(self._offers))
+            offer = self._offers.pop(key)
+            if len(self._offered_at) >= MAX_REMEMBERED_OFFERS:
+                del self._offered_at[next(iter(self._offered_at))]
+            self._offered_at[key] = now
+            self._last_offer_at = now
+        if self.phonebook.find_by_key(key) is None:
             post(CallEvent(EventName.CONTACT_DISCOVERED, offer))
+
+    def _offer_timer_fired(self) -> None:
+        with self._lock:
+            self._offer_timer = None
+        self.offer_next()
+
+    def alive(self, public_key: bytes) -> bool:
+        """We hold a record of `public_key` within its lifetime, counted from its arrival."""
+        with self._lock:
+            record = self._records.get(public_key)
+            received = self._received.get(public_key)
+        if record is None or received is None:
+            return False
+        lifetime_s = (record.expires_ms - record.timestamp_ms) / 1000.0
+        return self._clock() - received < lifetime_s
 
     def _watch(self, public_key: bytes) -> None:
         rendezvous = self.rendezvous
@@ -271,9 +358,7 @@ class Directory:
             old = self._records.get(record.public_key)
             if old is None or record.timestamp_ms >= old.timestamp_ms:
                 self._records[record.public_key] = record
+                self._received[record.public_key] = self._clock()
                 if old is not None and old.addresses != record.addresses:
                     log.info("%s moved to %s", record.name, record.addresses)
         self._notify()
-
-    def _fresh(self, record: PeerRecord) -> bool:
-        return record.expires_ms > int(self._clock() * 1000)
