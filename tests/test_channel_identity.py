@@ -188,3 +188,26 @@ def test_invalid_public_keys_are_typed() -> None:
     for bad in (b"", bytes(31), b"\xff" * 32):
         with pytest.raises(errors.InvalidPublicKey):
             identity.static_public_from_signing(bad)
+
+
+def test_a_fifo_at_the_key_path_is_refused_without_hanging(tmp_path: Path) -> None:
+    folder = tmp_path / "keys"
+    folder.mkdir(mode=0o700)
+    fifo = folder / "identity.key"
+    os.mkfifo(fifo, 0o600)
+    with pytest.raises(errors.IdentityCorrupt, match="not a regular file"):
+        Identity.load(fifo)  # returns at once: nobody will ever write to this FIFO
+    with pytest.raises(errors.IdentityCorrupt):
+        Identity.load_or_create(fifo)
+
+
+def test_a_key_folder_others_can_write_is_refused(tmp_path: Path) -> None:
+    folder = tmp_path / "keys"
+    folder.mkdir(mode=0o700)
+    key = folder / "identity.key"
+    Identity.generate().save(key)
+    os.chmod(folder, 0o777)
+    with pytest.raises(errors.IdentityFileMode, match="chmod 700"):
+        Identity.load(key)
+    os.chmod(folder, 0o755)  # readable folder: fine (the file itself is 0600)
+    Identity.load(key)

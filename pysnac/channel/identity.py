@@ -133,8 +133,9 @@ class Identity:
     def load(cls, path: Path) -> Identity:
         """Read a key file; IdentityMissing / IdentityFileMode / IdentityCorrupt otherwise."""
         path = Path(path)
-        try:
-            fd = os.open(path, os.O_RDONLY)
+        _check_key_folder(path)
+        try:  # O_NONBLOCK: a FIFO at the path must not hang us (refused just below)
+            fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
         except FileNotFoundError as exc:
             raise IdentityMissing(f"{path}: no identity key file") from exc
         except OSError as exc:
@@ -165,6 +166,19 @@ class Identity:
         except IdentityExists:  # another process created it meanwhile: use theirs
             return cls.load(path), False
         return identity, True
+
+
+def _check_key_folder(path: Path) -> None:
+    """Refuse a key whose folder others may write to: they could swap the key file."""
+    try:
+        info = os.stat(path.parent)
+    except OSError:
+        return  # no folder: the open below says "missing"
+    if info.st_mode & 0o022 and not info.st_mode & stat.S_ISVTX:
+        raise IdentityFileMode(
+            f"{path.parent}: mode {stat.S_IMODE(info.st_mode):04o} lets others replace the "
+            f"key file; run: chmod 700 {path.parent}"
+        )
 
 
 def _parse_key_file(path: Path, data: bytes) -> bytes:
