@@ -173,7 +173,7 @@ def _device(path: Path, data: Any) -> DeviceConfig:
     table = _Table(path, "device", data, {"name", "key_file"})
     name = table.get("name", str, "pysnac")
     try:
-        check_name(name)
+        name = check_name(name)
     except PhonebookError as exc:
         table.fail("name", str(exc))
     key_file = table.path_or_none("key_file") or (path.parent / "identity.key").resolve()
@@ -247,7 +247,7 @@ def _contacts(path: Path, data: Any) -> list[Contact]:
         table = _Table(path, f"contacts[{index}]", item, {"name", "public_key", "address"})
         name = table.get("name", str, "")
         try:
-            check_name(name)
+            name = check_name(name)
         except PhonebookError as exc:
             table.fail("name", str(exc))
         try:

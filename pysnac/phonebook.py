@@ -23,6 +23,7 @@ from pathlib import Path
 from pysnac.contacts import BadPublicKey, Contact, decode_public_key, encode_public_key
 from pysnac.errors import ConfigError, PysnacError
 from pysnac.history import atomic_write_text
+from pysnac.lcd_text import lcd_name
 from pysnac.limits import NAME_MAX_CHARS
 
 PHONEBOOK_FILE_NAME = "contacts.toml"
@@ -35,14 +36,16 @@ class PhonebookError(PysnacError, ValueError):
 
 
 def check_name(name: str) -> str:
-    """A contact or device name: 1..NAME_MAX_CHARS printable characters, no edge spaces."""
+    """A contact or device name: 1..NAME_MAX_CHARS printable characters, no edge spaces.
+    Returns it as the LCD shows it (`lcd_text.lcd_name`: "Zoë" is kept as "Zoe"), so every
+    name stored is displayable by construction; callers keep the returned name."""
     if not name or name != name.strip():
         raise PhonebookError(f"name {name!r} is empty or has leading/trailing spaces")
     if len(name) > NAME_MAX_CHARS:
         raise PhonebookError(f"name {name!r} is longer than {NAME_MAX_CHARS} characters")
     if not name.isprintable():
         raise PhonebookError(f"name {name!r} has unprintable characters")
-    return name
+    return lcd_name(name)
 
 
 def parse_address(text: str) -> tuple[str, int]:
@@ -136,7 +139,7 @@ class Phonebook:
         return next((c for c in self.contacts() if c.public_key == public_key), None)
 
     def add(self, contact: Contact) -> None:
-        check_name(contact.name)
+        contact = Contact(check_name(contact.name), contact.public_key, contact.address)
         encode_public_key(contact.public_key)  # validates the length
         with self._lock:
             for other in self._merged():
@@ -156,7 +159,7 @@ class Phonebook:
             self._save()
 
     def rename(self, name: str, new_name: str) -> None:
-        check_name(new_name)
+        new_name = check_name(new_name)
         with self._lock:
             contact = self._find(name)
             if new_name != name and any(c.name == new_name for c in self._merged()):
