@@ -1,19 +1,20 @@
 """Names displayable by construction: whatever a record or an INVITE calls itself, what
-reaches the plate is characters the HD44780 A00 ROM shows as themselves (or our own
-glyphs), never a control character, and a name that reads as a contact's is marked."""
+reaches the plate (the real driver on the bus-level plate emulator) is characters the
+HD44780 A00 ROM shows as themselves (or our own glyphs), never a control character, and
+a name that reads as a contact's is marked."""
 
 from __future__ import annotations
 
 import pytest
 
 from drivers.lcd.plate import PlateLcd
+from drivers.lcd.plate_emulator import PlateEmulator
 from pysnac.call_events import IncomingCall
 from pysnac.lcd_text import ROM_SAFE, lcd_name, looks_like, name_key
 from pysnac.limits import NAME_MAX_CHARS
 from pysnac.screen import GLYPH_PHONE
 from states._format import line
 from tests.test_call_endpoint import A_ADDR, B_ADDR, Net, make_phone
-from tests.test_lcd_plate import FakePlate
 
 HOSTILE = [
     "šŬũţť",  # low bytes spell "alice"
@@ -60,10 +61,10 @@ def test_a_hostile_caller_name_reaches_the_plate_as_rom_characters() -> None:
         incoming = bob.events[0].data
         assert isinstance(incoming, IncomingCall) and not incoming.known
         assert set(incoming.peer_name) <= ROM_SAFE
-        fake = FakePlate()
-        plate = PlateLcd(fake)
+        board = PlateEmulator()  # the HD44780 behind the MCP23017, decoded cell by cell
+        plate = PlateLcd(board, sleep=board.sleep)
         plate.show((line(GLYPH_PHONE + "?" + incoming.peer_name), line(incoming.fingerprint)))
-        cells = "".join(fake.rows())
+        cells = "".join(board.lines())
         assert set(cells) <= ROM_SAFE | {GLYPH_PHONE}
         assert cells.count(GLYPH_PHONE) == 1  # the only custom glyph is the screen's own
         net.act(bob, "reject_call")
