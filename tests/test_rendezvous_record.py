@@ -125,3 +125,17 @@ def test_truncated_or_extended_records_are_refused(cut: int, extra: bytes) -> No
         verify_record(blob[: len(blob) - 1 - cut % len(blob)], NOW_MS)
     with pytest.raises(RecordError):
         verify_record(blob + extra, NOW_MS)
+
+
+def test_a_live_announcement_is_not_judged_by_our_clock() -> None:
+    """A LAN record from a phone whose clock is a day off either way is accepted when no
+    `now_ms` is given (the LAN: freshness by arrival); its signature still counts."""
+    for skew_ms in (-86_400_000, 86_400_000):
+        blob = sign_record(ALICE, "bob", ADDRESSES, NOW_MS + skew_ms)
+        assert verify_record(blob, None).timestamp_ms == NOW_MS + skew_ms
+        with pytest.raises((ExpiredRecord, FutureRecord)):
+            verify_record(blob, NOW_MS)
+    forged = bytearray(sign_record(ALICE, "bob", ADDRESSES, NOW_MS))
+    forged[-1] ^= 1
+    with pytest.raises(RecordError):
+        verify_record(bytes(forged), None)

@@ -95,6 +95,7 @@ class LanRendezvous:
         self._watchers = WatchList()
         self._lock = threading.Lock()
         self._seen: dict[bytes, PeerRecord] = {}
+        self._seen_at: dict[bytes, float] = {}  # monotonic arrival of the newest record
         self._announced: set[bytes] = set()
         self._identity: SigningIdentity | None = None
         self._name = ""
@@ -173,7 +174,7 @@ class LanRendezvous:
             return None
         text = _record_text(info.properties or {})
         try:
-            record = verify_text(text, self._now_ms())
+            record = verify_text(text, None)  # live when announced: no clock comparison
             if f"{key_id(record.public_key)}.{SERVICE_TYPE}".lower() != info.name.lower():
                 raise WrongKeyRecord(info.name)
         except RecordError as exc:
@@ -183,6 +184,7 @@ class LanRendezvous:
             old = self._seen.get(record.public_key)
             if old is None or record.timestamp_ms >= old.timestamp_ms:
                 self._seen[record.public_key] = record
+                self._seen_at[record.public_key] = time.monotonic()
         return record
 
     def _on_state_change(
@@ -213,7 +215,8 @@ class LanRendezvous:
     def lookup(self, public_key: bytes, timeout_s: float) -> PeerRecord | None:
         with self._lock:
             cached = self._seen.get(public_key)
-        if cached is not None and cached.expires_ms > self._now_ms():
+            arrived = self._seen_at.get(public_key, float("-inf"))
+        if cached is not None and time.monotonic() - arrived < _lifetime_s(cached):
             return cached
         name = f"{key_id(public_key)}.{SERVICE_TYPE}"
         info = self._zc.get_service_info(SERVICE_TYPE, name, timeout=int(timeout_s * 1000))
@@ -245,3 +248,8 @@ def _is_ip(host: str) -> bool:
     except ValueError:
         return False
     return True
+
+
+def _lifetime_s(record: PeerRecord) -> float:
+    """How long a record lives by its publisher's own clock (a duration: no clock skew)."""
+    return (record.expires_ms - record.timestamp_ms) / 1000.0

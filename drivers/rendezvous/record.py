@@ -127,8 +127,11 @@ def _body_length(blob: bytes) -> int:
     return offset
 
 
-def verify_record(blob: bytes, now_ms: int) -> PeerRecord:
-    """Check signature, structure and freshness; raise a `RecordError` subclass if bad."""
+def verify_record(blob: bytes, now_ms: int | None) -> PeerRecord:
+    """Check signature, structure and freshness; raise a `RecordError` subclass if bad.
+    `now_ms` None judges no timestamp by our clock (the LAN: a record announced now is
+    live now, and the directory keeps it for its own lifetime from its arrival, so two
+    phones whose clocks disagree by a day still find each other)."""
     if not _FIXED.size <= len(blob) <= MAX_RECORD_BYTES:
         raise MalformedRecord(f"record length {len(blob)}")
     magic, public_key, timestamp_ms, expires_ms = _FIXED.unpack_from(blob)
@@ -147,9 +150,9 @@ def verify_record(blob: bytes, now_ms: int) -> PeerRecord:
     # Authenticated: now interpret the fields.
     if expires_ms <= timestamp_ms or expires_ms - timestamp_ms > MAX_LIFETIME_MS:
         raise MalformedRecord("bad lifetime")
-    if timestamp_ms > now_ms + MAX_CLOCK_SKEW_MS:
+    if now_ms is not None and timestamp_ms > now_ms + MAX_CLOCK_SKEW_MS:
         raise FutureRecord(f"dated {timestamp_ms - now_ms} ms ahead")
-    if expires_ms <= now_ms:
+    if now_ms is not None and expires_ms <= now_ms:
         raise ExpiredRecord(f"expired {now_ms - expires_ms} ms ago")
     offset = _FIXED.size
     name_length = body[offset]
@@ -195,5 +198,5 @@ def from_text(text: object) -> bytes:
         raise MalformedRecord("record text is not base64url") from None
 
 
-def verify_text(text: object, now_ms: int) -> PeerRecord:
+def verify_text(text: object, now_ms: int | None) -> PeerRecord:
     return verify_record(from_text(text), now_ms)
