@@ -16,6 +16,7 @@ a contact's name is recognised as a look-alike.
 
 from __future__ import annotations
 
+import functools
 import unicodedata
 
 from pysnac.limits import NAME_MAX_CHARS
@@ -77,6 +78,7 @@ def lcd_name(text: str, max_chars: int = NAME_MAX_CHARS) -> str:
     return name[:max_chars].rstrip() or REPLACEMENT
 
 
+@functools.lru_cache(maxsize=1 << 16)  # every INVITE and record compares with each contact
 def name_key(text: str) -> str:
     """What two names are compared by: the LCD form, case- and look-alike-folded."""
     return lcd_name(text).casefold().translate(LOOKALIKES)

@@ -75,6 +75,7 @@ class Phonebook:
         self._lock = threading.Lock()
         self._stamp = self._file_stamp()
         self._own, self._removed = self._load()
+        self._cache: list[Contact] | None = None  # the merged, sorted list until a change
 
     def _file_stamp(self) -> tuple[int, int, int] | None:
         try:
@@ -93,6 +94,7 @@ class Phonebook:
         except ConfigError as exc:  # a hand edit gone wrong: keep what we had, say why
             log.warning("phonebook not reloaded: %s", exc)
         self._stamp = stamp
+        self._cache = None
 
     def _load(self) -> tuple[list[Contact], set[bytes]]:
         if not self.path.exists():
@@ -122,7 +124,14 @@ class Phonebook:
         return own, removed
 
     def _merged(self) -> list[Contact]:
+        """Seeds and own contacts, sorted; computed once per change (every INVITE and
+        record asks, and a phonebook may hold 20,000 contacts)."""
         self._refresh()
+        if self._cache is None:
+            self._cache = self._merge()
+        return list(self._cache)
+
+    def _merge(self) -> list[Contact]:
         names = {c.name for c in self._own}
         keys = {c.public_key for c in self._own} | self._removed
         seeds = [c for c in self._seed if c.name not in names and c.public_key not in keys]
@@ -191,6 +200,7 @@ class Phonebook:
         self._save()
 
     def _save(self) -> None:
+        self._cache = None
         parts = ["# Contacts pinned on this device (PySNAC). Sorted by name when shown.\n"]
         if self._removed:
             keys = ", ".join(_toml_string(encode_public_key(k)) for k in sorted(self._removed))

@@ -64,7 +64,7 @@ def test_under_a_keyed_flood_from_spoofed_sources_a_real_call_still_rings() -> N
     net.act(alice, "place_call", bob.contact())
     assert bob.names() == [EventName.INCOMING_CALL]
     assert alice.names() == [EventName.REMOTE_RINGING]
-    assert alice.endpoint.active.cookie_used
+    assert alice.endpoint.active.cookies_used == 1
 
 
 def test_a_cookie_is_bound_to_the_source_address() -> None:
@@ -156,3 +156,27 @@ def test_a_replayed_invite_gets_a_bounded_number_of_answers_never_larger() -> No
             sent += 1
     assert sent <= MAX_REPLY_REPEATS
     assert bob.endpoint.counters["repeat_limit"] >= 1000 - MAX_REPLY_REPEATS
+
+
+def test_a_cookie_from_before_the_secret_changed_is_replaced() -> None:
+    net, alice, bob = pair()
+    rng = random.Random(6)
+    macs = InviteMacs(bob.identity.signing_public)
+    for _ in range(UNPROVEN_INVITE_BURST + 2):
+        bob.endpoint.receive(keyed_invite(rng, macs), spoofed_source(rng), net.now)
+    bob.endpoint.take_output()
+    invites: list[bytes] = []
+
+    def lose_the_first_with_mac2(d: bytes, s, t) -> bool:
+        if d[0] == wire.PacketType.INVITE and d[-16:] != bytes(16) and not invites:
+            invites.append(d)
+            bob.endpoint._cookies._secret_until = net.now  # the secret changes meanwhile
+            return True
+        return False
+
+    net.drop = lose_the_first_with_mac2
+    net.act(alice, "place_call", bob.contact())
+    assert bob.names() == []
+    net.advance(0.25)  # the retransmission's mac2 is stale: a new cookie, used at once
+    assert bob.names() == [EventName.INCOMING_CALL]
+    assert alice.endpoint.active.cookies_used == 2

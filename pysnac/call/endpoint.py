@@ -36,6 +36,7 @@ from pysnac.call.limits import (
     HANDSHAKE_SOURCE_BURST,
     HANDSHAKES_PER_SOURCE_PER_S,
     INVITE_CACHE_S,
+    MAX_COOKIES_PER_CALL,
     MAX_RATE_LIMITED_SOURCES,
     SESSION_INDEX_BYTES,
     UNDER_LOAD_S,
@@ -293,8 +294,10 @@ class Endpoint:
 
     def _on_cookie(self, call: Call, packet: wire.CookieReply, now: float) -> None:
         """Caller: the callee is under load; resend our INVITE with its cookie's mac2."""
-        if call.role is not Role.CALLER or call.invite_body is None or call.cookie_used:
+        if call.role is not Role.CALLER or call.invite_body is None:
             raise Dropped("unexpected")
+        if call.cookies_used >= MAX_COOKIES_PER_CALL:
+            raise Dropped("unexpected")  # a forger on the path gets a bounded echo, no more
         macs = self._macs_for(call.peer_key)
         cookie = macs.open_cookie(packet.nonce, packet.sealed_cookie, call.invite_mac1 or b"")
         if cookie is None:

@@ -55,6 +55,7 @@ COOKIE_BYTES = 16
 COOKIE_NONCE_BYTES = 24  # XChaCha20-Poly1305
 COOKIE_SECRET_S = 120.0  # the secret behind the cookies changes this often
 COOKIE_USE_S = 110.0  # a caller uses a received cookie this long (under COOKIE_SECRET_S)
+MAX_COOKIES_PER_CALL = 4  # a caller resends its INVITE for at most this many cookies
 # Handshake work (two X25519 per INVITE read) is rate-limited per source address, so one
 # source's flood cannot starve another's call; the table of sources is bounded.
 HANDSHAKES_PER_SOURCE_PER_S = 5.0

@@ -136,7 +136,7 @@ class Call:
         self._last_repeat_at = float("-inf")
         self.invite_body: bytes | None = None  # caller: the INVITE before its macs
         self.invite_mac1: bytes | None = None
-        self.cookie_used = False  # caller: the INVITE now carries a cookie's mac2
+        self.cookies_used = 0  # caller: cookies whose mac2 our INVITE carried
         self._repeat: _Repeat | None = None
         self._closing_reply: bytes | None = None  # answer to the peer's repeated close
         self._closing_with: PacketType | Content | None = None  # what CLOSING waits to be acked
@@ -367,10 +367,11 @@ class Call:
 
     def use_cookie(self, datagram: bytes, now: float) -> None:
         """Caller: the callee is under load and sent a cookie; resend the INVITE (now with
-        mac2) at once and in its retransmissions."""
+        mac2) at once and in its retransmissions (a later cookie, after the callee's secret
+        changed, replaces it)."""
         if self.phase is not Phase.INVITING or self._repeat is None:
             raise Dropped("unexpected")
-        self.cookie_used = True
+        self.cookies_used += 1
         self._repeat.datagram = datagram
         self._repeat.sends += 1  # Karn: the round trip is no longer measurable
         self._send(datagram, now)
