@@ -178,6 +178,11 @@ class Endpoint:
 
     def receive(self, datagram: bytes, addr: Address, now: float) -> None:
         """One datagram from `addr`. Never raises for bad input: it counts and drops."""
+        parts = wire.invite_mac1_parts(datagram)
+        if parts is not None and not self._macs.mac1_ok(*parts):  # strangers cost one hash
+            self._send_wrong_key(datagram, addr, now)
+            self._drop("bad_mac1", addr, "Invite")
+            return
         try:
             packet = wire.parse(datagram)
         except wire.MalformedPacket as exc:
@@ -209,9 +214,7 @@ class Endpoint:
             self._drop(exc.reason, addr, type(packet).__name__)
 
     def _on_invite(self, invite: wire.Invite, addr: Address, now: float) -> None:
-        if not self._macs.mac1_ok(invite.body, invite.mac1):
-            self._send_wrong_key(invite, addr, now)
-            raise Dropped("bad_mac1")
+        """An INVITE whose mac1 `receive` has checked."""
         known = self._invites.get(invite.call_id)
         if known is not None:
             if known[0] != invite.body:
@@ -286,10 +289,10 @@ class Endpoint:
             self._under_load_until = now + UNDER_LOAD_S
         return now < self._under_load_until
 
-    def _send_wrong_key(self, invite: wire.Invite, addr: Address, now: float) -> None:
+    def _send_wrong_key(self, datagram: bytes, addr: Address, now: float) -> None:
         """The unsigned "not my key" hint: 13 bytes, names no key, globally rate-limited."""
         if self._wrong_key_replies.take(now):
-            reply = wire.encode_wrong_key(invite.call_id, invite.sender_index)
+            reply = wire.encode_wrong_key(*wire.invite_reply_ids(datagram))
             self._out.datagrams.append((reply, addr))
 
     def _on_cookie(self, call: Call, packet: wire.CookieReply, now: float) -> None:

@@ -90,6 +90,7 @@ WRONG_KEY_BYTES = _WRONG_KEY.size
 COOKIE_REPLY_BYTES = _COOKIE.size
 INVITE_MACS_BYTES = 2 * MAC_BYTES
 INVITE_MIN_BYTES = _INVITE_HEADER.size + NOISE_IK_MSG1_MIN_BYTES + INVITE_MACS_BYTES
+_INVITE_TYPE = bytes([PacketType.INVITE])
 TRANSPORT_MIN_BYTES = TRANSPORT_HEADER_BYTES + COUNTER_BYTES + 1 + AEAD_TAG_BYTES
 MAX_INDEX = 2 ** (8 * SESSION_INDEX_BYTES) - 1
 
@@ -178,6 +179,21 @@ def parse(datagram: bytes) -> Packet:
     if kind is PacketType.COOKIE:
         return _parse_cookie(datagram)
     return _parse_transport(datagram)
+
+
+def invite_mac1_parts(datagram: bytes) -> tuple[bytes, bytes] | None:
+    """(body, mac1) of what has an INVITE's type and length, else None: the receiver checks
+    mac1 before it builds anything (a stranger's datagram costs one keyed hash)."""
+    if datagram[:1] != _INVITE_TYPE or not INVITE_MIN_BYTES <= len(datagram) <= MAX_DATAGRAM_BYTES:
+        return None
+    body_end = len(datagram) - INVITE_MACS_BYTES
+    return datagram[:body_end], datagram[body_end : body_end + MAC_BYTES]
+
+
+def invite_reply_ids(datagram: bytes) -> tuple[bytes, int]:
+    """(call_id, sender_index) of an INVITE-shaped datagram, for the WRONG_KEY hint."""
+    _, _, call_id, sender = _INVITE_HEADER.unpack_from(datagram)
+    return call_id, sender
 
 
 def _parse_invite(datagram: bytes) -> Invite:
