@@ -75,7 +75,7 @@ def bench_latency(folder: Path) -> None:
     from drivers.lcd.headless import HeadlessLcd
     from pysnac.config import load_config
     from pysnac.runtime.app import NullCallService, build_phone
-    from pysnac.screen import Button
+    from pysnac.screen import GLYPH_PHONE, Button
 
     class TimedLcd(HeadlessLcd):
         def __init__(self) -> None:
@@ -100,8 +100,8 @@ def bench_latency(folder: Path) -> None:
         fingerprint="F3KQ-9XMA-7TRE",
     )
     phone.start()
-    lcd.press(Button.SELECT)  # idle -> contacts: Up/Down now change the screen each press
-    assert phone.wait_for_state("contacts", WAIT_S)
+    assert lcd.wait_for(lambda lines: lines[0].startswith(GLYPH_PHONE + "c0"), WAIT_S)
+    # Up/Down on the home screen step through the contacts: each press changes the screen
     samples = []
     for index in range(LATENCY_PRESSES):
         lcd.shown.clear()

@@ -160,7 +160,7 @@ class DemoDirectory:
         online = to_unicode(GLYPH_CHECK)
         for phone in phones:
             phone.wait_for(
-                lambda r: r.get("type") == "screen" and r["lines"][0].rstrip().endswith(online),
+                lambda r: r.get("type") == "screen" and r["lines"][1].endswith(online),
                 timeout_s,
                 what="its directory online",
             )

@@ -147,6 +147,9 @@ class PhoneModel:
         self.volume = VOLUME_DEFAULT
         self.muted = False
         self.link = LinkStats()
+        for record in history.records():  # newest first: home shows the last peer
+            if self._select_peer(record.peer):
+                break
 
     # --- the screen snapshot -------------------------------------------------------------
     def context(self, now: float) -> ScreenContext:
@@ -239,6 +242,15 @@ class PhoneModel:
     def contacts_previous(self, event: Any) -> None:
         self._step_contact(-1)
 
+    def _select_peer(self, name: str) -> bool:
+        """Show `name` on the home screen (the contact last called or heard from); False
+        when it is not a contact."""
+        names = [c.name for c in self.phonebook.contacts()]
+        if name not in names:
+            return False
+        self.contact_index = names.index(name)
+        return True
+
     def _selected_contact(self) -> Contact | None:
         contacts = self.phonebook.contacts()
         if not contacts:
@@ -315,6 +327,7 @@ class PhoneModel:
         new_name = self.edit_text()
         if new_name != self.edit_target:
             self.phonebook.rename(self.edit_target, new_name)
+            self._select_peer(new_name)  # it may sort elsewhere: keep it selected
 
     # --- pairing -------------------------------------------------------------------------
     def take_discovery(self, event: Any) -> None:
@@ -331,6 +344,7 @@ class PhoneModel:
                 log.warning("%s re-paired with key %s", contact.name, self.discovered.fingerprint)
             else:
                 self.phonebook.add(contact)
+            self._select_peer(contact.name)  # the phone just paired is the one to call
         except (ValueError, PysnacError) as exc:
             log.warning("could not pin %s: %s", contact.name, exc)
         self._end_offer()
@@ -528,5 +542,6 @@ class PhoneModel:
                 outcome=self.reason,
             )
         )
+        self._select_peer(call.peer)  # the home screen now offers to call them back
         self.last_call = call
         self.call = None

@@ -1,8 +1,9 @@
 """THE state table of the phone: every state, trigger, source, destination, condition and
 callback, as data. The runtime machine, the tests and `make diagram` all read it.
 
-Theory of operation. The phone sits in `idle` (the home screen) or one of the menu
-states reached from it. An outgoing call goes dialing -> key_exchange -> in_call; an
+Theory of operation. The phone sits in `idle` (the home screen, which is also the dial:
+it shows the contact Select calls, and Up/Down step through the contacts in place) or one
+of the menu states reached from it. An outgoing call goes dialing -> key_exchange -> in_call; an
 incoming one ringing -> key_exchange -> in_call. Every call, however it ends, passes
 through `hangup` (reason and duration on screen for HANGUP_SCREEN_S) or goes straight
 back to `idle` when the user ends it before it connects. Triggers are of three kinds:
@@ -129,8 +130,10 @@ FAILURES_BEFORE_CONNECT = [
 FAILURES_IN_CALL = [E.REMOTE_HUNG_UP, E.PEER_LOST, E.AUDIO_FAILED, E.KEY_CHANGED]
 
 TRANSITIONS: list[dict[str, Any]] = [
-    # Home and menus.
-    _t("open_contacts", IDLE, CONTACTS),
+    # Home (the dial) and menus. With no contact, `has_contacts` fails: Select does nothing.
+    _t("dial", [IDLE, CONTACTS], DIALING, conditions="has_contacts", before="choose_contact"),
+    _t("next_item", [IDLE, CONTACTS], None, after="contacts_next"),
+    _t("previous_item", [IDLE, CONTACTS], None, after="contacts_previous"),
     _t("open_menu", IDLE, MENU),
     _t("next_item", MENU, None, after="menu_next"),
     _t("previous_item", MENU, None, after="menu_previous"),
@@ -138,9 +141,6 @@ TRANSITIONS: list[dict[str, Any]] = [
     _t("open_item", MENU, RECENT_CALLS, conditions="menu_at_recent_calls"),
     _t("open_item", MENU, THIS_DEVICE, conditions="menu_at_this_device"),
     _t("back", MENU, IDLE),
-    _t("next_item", CONTACTS, None, after="contacts_next"),
-    _t("previous_item", CONTACTS, None, after="contacts_previous"),
-    _t("dial", CONTACTS, DIALING, conditions="has_contacts", before="choose_contact"),
     # Right on a contact whose key changed re-pairs it (checked first), else renames it.
     _t(
         "rename",

@@ -1,25 +1,38 @@
-"""Idle, the home screen: device name, the directory indicator, what the buttons do (or
-which sound device is missing).
+"""Idle, the home screen and the phone's dial: line 1 is the contact Select calls at once
+(with its place in the list when there are several), line 2 the button hints and the
+directory mark (or which sound device is missing).
 
-Select opens the contacts (the quickest way to call), Right/Up/Down the menu.
+Up/Down step through the contacts in place, Right opens the menu. The contact shown is
+the one last called or heard from (the model chooses it). With no contact, the screen
+says how to get one: pair a phone found nearby (its `Add <name> ?` screen comes up by
+itself); Select then does nothing.
 """
 
 from __future__ import annotations
 
 from pysnac.screen import GLYPH_CHECK, GLYPH_PHONE, Backlight, Button
 from pysnac_fsm.screen_context import ScreenContext
-from states._format import line
+from states._format import line, position
 
 BACKLIGHT = Backlight.WHITE
 BUTTONS = {
-    Button.SELECT: "open_contacts",
+    Button.SELECT: "dial",
+    Button.DOWN: "next_item",
+    Button.UP: "previous_item",
     Button.RIGHT: "open_menu",
-    Button.UP: "open_menu",
-    Button.DOWN: "open_menu",
 }
+HINT = "Sel:call >menu"
+NO_CONTACT = "No contact >menu"
+HOW_TO_ADD = "Pair one nearby"
 
 
 def screen(ctx: ScreenContext) -> tuple[str, str]:
-    """A sound device missing at power-on replaces the hint line: calls would fail."""
+    """A sound device missing at power-on replaces the hint: calls would fail."""
     online = {None: "", True: GLYPH_CHECK, False: "x"}[ctx.directory_online]
-    return line(GLYPH_PHONE + ctx.device_name, online), line(ctx.audio_problem or "Sel:call >menu")
+    count = len(ctx.contact_names)
+    if not count:
+        return line(NO_CONTACT), line(ctx.audio_problem or HOW_TO_ADD, online)
+    index = min(ctx.contact_index, count - 1)
+    where = position(index, count) if count > 1 else ""
+    first = line(GLYPH_PHONE + ctx.contact_names[index], where)
+    return first, line(ctx.audio_problem or HINT, online)

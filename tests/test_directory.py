@@ -198,7 +198,7 @@ def attach(phone: SyncPhone, folder: Path) -> Directory:
 def test_re_pair_on_the_device(phone: SyncPhone, tmp_path: Path) -> None:
     directory = attach(phone, tmp_path)
     assert phone.state == table.IDLE  # a new key for a known name is not a pairing offer
-    phone.press(Button.SELECT)
+    phone.press(Button.RIGHT, Button.SELECT)  # menu -> Contacts
     assert phone.lines == ("bob          1/2", "New key >re-pair")
     phone.press(Button.DOWN)
     assert phone.lines[1] == "Sel:call >rename"  # carol's key did not change
@@ -210,13 +210,13 @@ def test_re_pair_on_the_device(phone: SyncPhone, tmp_path: Path) -> None:
     bob = phone.phonebook.get("bob")
     assert bob is not None and bob.public_key == NEW_BOB_KEY and bob.address == BOB.address
     assert directory.new_key_for("bob") is None
-    phone.press(Button.SELECT, Button.RIGHT)  # Right renames again
+    phone.press(Button.RIGHT, Button.SELECT, Button.RIGHT)  # Right renames again
     assert phone.state == table.EDIT_CONTACT_NAME
 
 
 def test_refusing_or_ignoring_the_new_key_forgets_it(phone: SyncPhone, tmp_path: Path) -> None:
     directory = attach(phone, tmp_path)
-    phone.press(Button.SELECT, Button.RIGHT)
+    phone.press(Button.RIGHT, Button.SELECT, Button.RIGHT)
     assert phone.state == table.CONFIRM_CONTACT
     phone.advance(table.CONFIRM_CONTACT_S)  # nobody answered: refused
     assert phone.state == table.IDLE

@@ -20,7 +20,7 @@ from drivers.lcd.headless import HeadlessLcd
 from pysnac.config import load_config
 from pysnac.runtime.app import Phone, build_phone
 from pysnac.runtime.factory import udp_call_service_factory
-from pysnac.screen import Button
+from pysnac.screen import GLYPH_PHONE, Button
 from pysnac_fsm import table
 
 WAIT_S = 10.0
@@ -67,9 +67,8 @@ class Rig:
     def dial(self, caller: str, callee: str) -> None:
         lcd = self.lcd(caller)
         assert lcd.wait_for(lambda lines: "Sel:call" in lines[1], WAIT_S)
-        lcd.press(Button.SELECT)
-        for _ in range(len(self.phones)):
-            if lcd.wait_for(lambda lines: lines[0].startswith(callee + " "), 0.5):
+        for _ in range(len(self.phones)):  # the home screen is the dial: step to callee
+            if lcd.wait_for(lambda lines: lines[0].startswith(GLYPH_PHONE + callee + " "), 0.5):
                 break
             lcd.press(Button.DOWN)
         lcd.press(Button.SELECT)

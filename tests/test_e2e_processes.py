@@ -63,19 +63,22 @@ class Phones:
         return self.running[name]
 
     def dial(self, caller: str, callee: str) -> int:
-        """Call `callee` from `caller`'s contacts; returns the callee's record mark."""
+        """Call `callee` from `caller`'s home screen (the dial); returns the callee's mark."""
         phone = self[caller]
-        start = phone.mark
-        phone.press("select")
-        index, _, _ = phone.wait_state("contacts", STEP_S, start)
-        start = index + 1  # screens after the state change are the contacts list's
-        for _ in range(len(self.specs)):
-            index, _, record = phone.wait_for(lambda r: r.get("type") == "screen", STEP_S, start)
-            if record["lines"][0].startswith(callee + " "):
+        changes = [i for i, (_, r) in enumerate(phone.records) if r.get("type") == "state"]
+        _, _, home = phone.wait_for(  # the first screen drawn since the last state change
+            lambda r: r.get("type") == "screen", STEP_S, changes[-1] if changes else 0
+        )
+        shown = home["lines"]
+        for _ in range(len(self.specs)):  # step to callee in place
+            if shown[0].startswith("\u260e" + callee + " "):
                 break
-            start = index + 1
+            start = phone.mark
             phone.press("down")
+            _, _, record = phone.wait_for(lambda r: r.get("type") == "screen", STEP_S, start)
+            shown = record["lines"]
         mark = self[callee].mark
+        start = phone.mark
         phone.press("select")
         phone.wait_state("dialing", STEP_S, start)
         return mark

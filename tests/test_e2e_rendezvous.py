@@ -36,8 +36,9 @@ from pysnac.config import load_config
 from pysnac.runtime.app import Phone, build_phone
 from pysnac.runtime.directory import config_rendezvous_opener
 from pysnac.runtime.factory import udp_call_service_factory
-from pysnac.screen import GLYPH_CHECK, Button
+from pysnac.screen import GLYPH_CHECK, GLYPH_PHONE, Button
 from pysnac_fsm import table
+from states import idle
 from tests.test_rendezvous_lan import inside
 
 WAIT_S = 10.0  # generous: only a failing test waits this long
@@ -86,21 +87,21 @@ class Rig:
         return self.phones[key][0]
 
     def wait_online(self, key: str) -> None:
-        shown = self.lcd(key).wait_for(lambda lines: lines[0].endswith(GLYPH_CHECK), WAIT_S)
+        shown = self.lcd(key).wait_for(lambda lines: lines[1].endswith(GLYPH_CHECK), WAIT_S)
         assert shown, f"{key}'s directory never came online: {self.lcd(key).lines}"
 
     def dial(self, caller: str, callee: str) -> None:
         lcd = self.lcd(caller)
         assert lcd.wait_for(lambda lines: "Sel:call" in lines[1], WAIT_S)
-        lcd.press(Button.SELECT)
-        self.select_contact(caller, callee)
+        self.select_contact(caller, callee)  # the home screen is the dial
         lcd.press(Button.SELECT)
         assert self.phone(caller).wait_for_state(table.DIALING, WAIT_S)
 
     def select_contact(self, key: str, name: str) -> None:
+        """Step to `name` on the home screen or in the contacts list."""
         lcd = self.lcd(key)
         for _ in range(len(self.phone(key).model.phonebook.contacts())):
-            if lcd.wait_for(lambda lines: lines[0].startswith(name + " "), 0.5):
+            if lcd.wait_for(lambda lines: lines[0].lstrip(GLYPH_PHONE).startswith(name + " "), 0.5):
                 return
             lcd.press(Button.DOWN)
         raise AssertionError(f"{name} is not in {key}'s contacts")
@@ -122,7 +123,8 @@ class Rig:
 
 def idle_indicator(lines: tuple[str, str]) -> str | None:
     """The directory indicator of the Idle screen (None on another screen)."""
-    return lines[0][-1] if lines[1].startswith("Sel:call >menu") else None
+    home = lines[1].startswith((idle.HINT, idle.HOW_TO_ADD))
+    return lines[1][-1] if home else None
 
 
 def shows(lcd: HeadlessLcd, line1: str, line2: str) -> bool:
@@ -196,7 +198,7 @@ def test_directory_offline_is_shown_and_static_still_calls(
         "alice", [bob], backends=("firebase", "static"), firebase_config=options["firebase_config"]
     )
     rig.start("bob", [alice])
-    assert rig.lcd("alice").wait_for(lambda lines: lines[0].endswith("x"), WAIT_S)
+    assert rig.lcd("alice").wait_for(lambda lines: idle_indicator(lines) == "x", WAIT_S)
     assert rig.phone("alice").directory.status() == {"firebase": False, "static": True}  # type: ignore[union-attr]
     rig.dial("alice", "bob")
     rig.rings_and_connects("alice", "bob")
@@ -208,7 +210,7 @@ def test_a_broken_rendezvous_config_does_not_stop_the_phone(rig: Rig) -> None:
     missing = alice.folder / "no-such-firebase.json"
     rig.start("alice", [bob], backends=("firebase", "static"), firebase_config=missing)
     rig.start("bob", [alice])
-    assert rig.lcd("alice").wait_for(lambda lines: lines[0].endswith("x"), WAIT_S)
+    assert rig.lcd("alice").wait_for(lambda lines: idle_indicator(lines) == "x", WAIT_S)
     directory = rig.phone("alice").directory
     assert directory is not None and "no-such-firebase.json" in directory.failed["firebase"]
     rig.dial("alice", "bob")
@@ -302,6 +304,7 @@ def test_lan_tofu_then_key_changed_and_re_pair_on_the_device(lan_rig: Rig) -> No
     lcd.press(Button.SELECT)
     # 4. re-pair on the device: Contacts flags bob, Right shows the NEW fingerprint
     assert rig.phone("alice").wait_for_state(table.IDLE, WAIT_S)
+    lcd.press(Button.RIGHT)  # menu, then its first item: Contacts
     lcd.press(Button.SELECT)
     rig.select_contact("alice", "bob")
     assert lcd.wait_for(lambda lines: lines[1] == "New key >re-pair", WAIT_S), lcd.lines
@@ -328,6 +331,7 @@ def test_lan_refusing_a_new_key_keeps_the_old_one(lan_rig: Rig) -> None:
     assert directory is not None
     lcd = rig.lcd("alice")
     assert directory.wait_for(lambda: directory.new_key_for("bob") is not None, WAIT_S)
+    lcd.press(Button.RIGHT)  # menu, then its first item: Contacts
     lcd.press(Button.SELECT)
     assert lcd.wait_for(lambda lines: lines[1] == "New key >re-pair", WAIT_S)
     lcd.press(Button.RIGHT)
@@ -337,5 +341,6 @@ def test_lan_refusing_a_new_key_keeps_the_old_one(lan_rig: Rig) -> None:
     kept = rig.phone("alice").model.phonebook.get("bob")
     assert kept is not None and kept.public_key == old_bob_key
     assert directory.new_key_for("bob") is None
+    lcd.press(Button.RIGHT)  # menu -> Contacts: bob is no longer flagged
     lcd.press(Button.SELECT)
     assert lcd.wait_for(lambda lines: lines[1] == "Sel:call >rename", WAIT_S)

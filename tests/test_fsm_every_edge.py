@@ -33,17 +33,17 @@ DATA = {
 REACH: dict[str, list] = {
     table.IDLE: [],
     table.MENU: [R],
-    table.CONTACTS: [S],
+    table.CONTACTS: [R, S],
     table.RECENT_CALLS: [R, D, S],
     table.THIS_DEVICE: [R, D, D, S],
     table.EDIT_DEVICE_NAME: [R, D, D, S, R],
-    table.EDIT_CONTACT_NAME: [S, R],
+    table.EDIT_CONTACT_NAME: [R, S, R],
     table.CONFIRM_CONTACT: [EventName.CONTACT_DISCOVERED],
-    table.DIALING: [S, S],
+    table.DIALING: [S],
     table.RINGING: [EventName.INCOMING_CALL],
-    table.KEY_EXCHANGE: [S, S, EventName.REMOTE_ACCEPTED],
-    table.IN_CALL: [S, S, EventName.REMOTE_ACCEPTED, EventName.CALL_ESTABLISHED],
-    table.HANGUP: [S, S, EventName.REMOTE_BUSY],
+    table.KEY_EXCHANGE: [S, EventName.REMOTE_ACCEPTED],
+    table.IN_CALL: [S, EventName.REMOTE_ACCEPTED, EventName.CALL_ESTABLISHED],
+    table.HANGUP: [S, EventName.REMOTE_BUSY],
 }
 
 

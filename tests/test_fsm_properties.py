@@ -59,7 +59,6 @@ def call_event() -> st.SearchStrategy:
 SCRIPTS = {
     "outgoing": [
         ("press", Button.SELECT, None),
-        ("press", Button.SELECT, None),
         ("event", EventName.REMOTE_ACCEPTED, None),
         ("event", EventName.CALL_ESTABLISHED, Established("ab12", "bob")),
     ],

@@ -108,9 +108,8 @@ def running(tmp_path: Path):
 
 def test_phone_threads_call_end_to_end(running) -> None:
     phone, lcd, service, clock = running
-    assert lcd.wait_for(lambda lines: lines[0].startswith("\x01alice"), WAIT_S)
-    lcd.press(Button.SELECT)
-    lcd.press(Button.SELECT)
+    assert lcd.wait_for(lambda lines: lines[0].startswith("\x01bob"), WAIT_S)
+    lcd.press(Button.SELECT)  # the home screen is the dial: one press calls bob
     assert phone.wait_for_state(table.DIALING, WAIT_S)
     assert service.calls[0][0] == "place_call"
     phone.post(CallEvent(EventName.REMOTE_ACCEPTED))
@@ -149,7 +148,6 @@ def test_events_from_many_threads_are_serialised(running) -> None:
 
 def test_stop_during_a_call_hangs_up_and_stops_media(running) -> None:
     phone, lcd, service, _clock = running
-    lcd.press(Button.SELECT)
     lcd.press(Button.SELECT)
     phone.post(CallEvent(EventName.REMOTE_ACCEPTED))
     phone.post(CallEvent(EventName.CALL_ESTABLISHED, Established("q7w2", "bob")))

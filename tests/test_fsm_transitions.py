@@ -32,7 +32,7 @@ def phone(tmp_path: Path) -> SyncPhone:
 
 
 def dial_bob(phone: SyncPhone) -> None:
-    phone.press(S, S)  # idle -> contacts -> call bob
+    phone.press(S)  # the home screen shows bob: one press calls him
     assert phone.state == table.DIALING
 
 
@@ -46,13 +46,13 @@ def connect_out(phone: SyncPhone, sas: str = "k3x9") -> None:
 
 def test_idle_home_screen(phone: SyncPhone) -> None:
     assert phone.state == table.IDLE
-    assert phone.lines[0].startswith("\x01alice")
+    assert phone.lines[0] == "\x01bob         1/2"  # the contact Select calls
     assert phone.lines[1].rstrip() == "Sel:call >menu"
     assert phone.lcd.backlight is Backlight.WHITE
 
 
 def test_contacts_scroll_and_back(phone: SyncPhone) -> None:
-    phone.press(S)
+    phone.press(R, S)
     assert phone.state == table.CONTACTS
     assert phone.lines[0] == "bob          1/2"
     phone.press(D)
@@ -85,7 +85,7 @@ def test_menu_opens_each_item(phone: SyncPhone) -> None:
     assert phone.state == table.IDLE
 
 
-@pytest.mark.parametrize("state_path", [(R,), (S,), (R, D, S), (R, D, D, S), (R, D, D, S, R)])
+@pytest.mark.parametrize("state_path", [(R,), (R, S), (R, D, S), (R, D, D, S), (R, D, D, S, R)])
 def test_menus_time_out_home(phone: SyncPhone, state_path: tuple[Button, ...]) -> None:
     phone.press(*state_path)
     assert phone.state in table.MENU_STATES
@@ -141,7 +141,7 @@ def test_text_entry_refuses_blank_name(phone: SyncPhone) -> None:
 
 
 def test_rename_contact_and_duplicate_refused(phone: SyncPhone) -> None:
-    phone.press(S, R)
+    phone.press(R, S, R)
     assert phone.state == table.EDIT_CONTACT_NAME
     phone.press(R, R, R, U, S)  # "bob" -> "bob" + 'a'
     assert phone.state == table.CONTACTS
@@ -345,7 +345,7 @@ def test_start_media_failure_ends_call_with_its_reason(phone: SyncPhone) -> None
 
 def test_service_error_outside_call_is_not_fatal(phone: SyncPhone) -> None:
     phone.service.fail["place_call"] = RuntimeError("socket closed")
-    phone.press(S, S)
+    phone.press(S)
     assert phone.state == table.HANGUP
     assert phone.lines[0].startswith("place_call faile")
 
@@ -378,11 +378,13 @@ def test_contact_discovered_pin_refuse_and_timeout(phone: SyncPhone) -> None:
 
 
 def test_directory_indicator(phone: SyncPhone) -> None:
-    assert phone.lines[0][-1] == " "
+    """The mark sits at the end of the home screen's second line (the first names the
+    contact Select calls)."""
+    assert phone.lines[1][-1] == " "
     phone.event(EventName.DIRECTORY_STATUS, DirectoryStatus("lan", True))
-    assert phone.lines[0][-1] == GLYPH_CHECK
+    assert phone.lines[1][-1] == GLYPH_CHECK
     phone.event(EventName.DIRECTORY_STATUS, DirectoryStatus("lan", False))
-    assert phone.lines[0][-1] == "x"
+    assert phone.lines[1][-1] == "x"
 
 
 def test_events_in_the_wrong_state_are_ignored(phone: SyncPhone) -> None:
@@ -418,7 +420,7 @@ def test_a_failing_callback_is_logged_not_fatal(phone: SyncPhone) -> None:
         raise OSError("disk full")
 
     phone.phonebook.rename = broken  # type: ignore[method-assign]
-    phone.press(S, R, R, U, S)  # try to save a renamed contact
+    phone.press(R, S, R, R, U, S)  # try to save a renamed contact
     assert phone.state == table.EDIT_CONTACT_NAME  # the transition did not happen
     phone.press(L, L)  # still responsive: back to the list
     assert phone.state == table.CONTACTS
@@ -426,7 +428,7 @@ def test_a_failing_callback_is_logged_not_fatal(phone: SyncPhone) -> None:
 
 def test_a_pinned_contact_calling_with_another_key_is_shown_refused(phone: SyncPhone) -> None:
     """The call service refuses it; the screen says so and names who it claimed to be."""
-    phone.press(S)  # even from a menu
+    phone.press(R, S)  # even from a menu
     assert phone.state == table.CONTACTS
     claimed = Failure("Key changed", "bob called with key XXXX, not the pinned one", peer="bob")
     phone.event(EventName.KEY_CHANGED, claimed)

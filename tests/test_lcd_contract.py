@@ -218,7 +218,8 @@ def test_unknown_driver_is_a_config_error() -> None:
 
 
 def test_terminal_drives_a_whole_phone(tmp_path) -> None:
-    """Enter in the terminal opens the contacts through the real state-machine thread."""
+    """Right in the terminal opens the menu through the real state-machine thread (Enter on
+    a home screen with no contact does nothing)."""
     from pysnac.config import parse_config
     from pysnac.runtime.app import NullCallService, build_phone
 
@@ -230,11 +231,13 @@ def test_terminal_drives_a_whole_phone(tmp_path) -> None:
         async with driver.app.run_test() as pilot:
             phone.start()
             try:
+                assert driver.wait_for(lambda lines: "No contact" in lines[0], 5.0)
                 await pilot.press("enter")
-                assert driver.wait_for(lambda lines: "No contacts" in lines[0], 5.0)
+                await pilot.press("right")
+                assert driver.wait_for(lambda lines: lines[0].startswith("Menu"), 5.0)
                 await pilot.pause()  # let the app run the redraw the machine scheduled
-                assert "No contacts" in driver.app.screen_text()
-                assert phone.state == "contacts"
+                assert "Menu" in driver.app.screen_text()
+                assert phone.state == "menu"
             finally:
                 phone.stop()
 
