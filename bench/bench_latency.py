@@ -155,7 +155,7 @@ def build_phones(rig: PulseRig, root: Path) -> dict[str, tuple[Phone, HeadlessLc
 def connect(phones: dict[str, tuple[Phone, HeadlessLcd]]) -> None:
     (alice, alice_lcd), (bob, bob_lcd) = phones["alice"], phones["bob"]
     for phone in (alice, bob):
-        phone.service.preloaded.wait(WAIT_S)  # type: ignore[attr-defined]
+        phone.service.wait_ready(WAIT_S)
     alice_lcd.press(Button.SELECT)  # the home screen shows bob: one press calls him
     if not bob.wait_for_state(table.RINGING, WAIT_S):
         raise RuntimeError("bob never rang")

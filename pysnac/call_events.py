@@ -107,7 +107,27 @@ PostEvent = Callable[[CallEvent], None]
 
 
 class CallService(Protocol):
-    """What the state machine asks of the network and audio side. Never blocks long."""
+    """What the state machine and the runtime ask of the network and audio side: the whole
+    contract (the model and `pysnac.runtime` call nothing else). Never blocks long, except
+    `wait_ready` and `close`, which only the runtime calls, never the machine's thread."""
+
+    # ---- lifecycle (the runtime: `Phone.start`, `Phone.stop`, start-up steps) ----------
+
+    def start(self) -> object:
+        """Start the service's threads (socket, timers, media preload). Called once."""
+
+    def close(self) -> None:
+        """Stop media and every thread, release the socket. Idempotent."""
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        """Until a call needs no slow loading any more (the media stack is imported);
+        False on timeout. Start-up steps wait on it rather than import alongside it."""
+
+    @property
+    def local_address(self) -> tuple[str, int] | None:
+        """The (host, port) the service receives on (published to peers); None: none."""
+
+    # ---- calls (the state machine's hooks) ---------------------------------------------
 
     def place_call(self, contact: Contact) -> None:
         """Send an invite; answers arrive later as events."""

@@ -9,7 +9,9 @@ through `hangup` (reason and duration on screen for HANGUP_SCREEN_S) or goes str
 back to `idle` when the user ends it before it connects. Triggers are of three kinds:
 call-service and rendezvous events (the `EventName` values), button triggers (each
 state's module in `states/` maps a `Button` to one of them), and `timeout`/`tick`, posted
-by the timer thread from `STATE_TIMERS`. A trigger with no entry for the current state
+by the timer thread from `STATE_TIMERS`. Stopping the phone is a trigger too: `shut_down`
+leads from every state to the final `off` state, so the exit hooks run and a call in
+progress is ended and recorded like any other. A trigger with no entry for the current state
 is simply not in the table: the runtime logs it and ignores it (as h11 does).
 
 Callbacks are model method names (`pysnac_fsm.phone.PhoneModel`); transitions with
@@ -36,6 +38,7 @@ RINGING = "ringing"
 KEY_EXCHANGE = "key_exchange"
 IN_CALL = "in_call"
 HANGUP = "hangup"
+OFF = "off"  # final: the phone is stopping; nothing leaves it
 
 # Per-state timeouts, in seconds.
 NO_ANSWER_S = 30.0  # dialing: give up, "No answer"
@@ -51,6 +54,8 @@ TIMEOUT = "timeout"
 TICK = "tick"
 # Posted by the model when a call-service method raised (`PhoneModel.on_machine_exception`).
 FAULT = "fault"
+# Posted by the runtime when the phone stops (`StateMachineLoop.stop`).
+SHUT_DOWN = "shut_down"
 
 # state -> [(seconds, trigger, repeats)]: armed on entry, cancelled on exit.
 STATE_TIMERS: dict[str, list[tuple[float, str, bool]]] = {
@@ -81,6 +86,7 @@ HOME_STATES = [
 MENU_STATES = [s for s in HOME_STATES if s != IDLE]
 CALL_STATES = [DIALING, RINGING, KEY_EXCHANGE, IN_CALL]
 STATES_IN_ORDER = [*HOME_STATES, DIALING, RINGING, KEY_EXCHANGE, IN_CALL, HANGUP]
+ALL_STATES = [*STATES_IN_ORDER, OFF]
 # Incoming calls ring in these states (during a call the call service answers busy).
 CAN_RING = [*HOME_STATES, HANGUP]
 
@@ -98,6 +104,7 @@ STATES: list[dict[str, Any]] = [
     {"name": KEY_EXCHANGE},
     {"name": IN_CALL, "on_enter": ["start_media"], "on_exit": ["stop_media"]},
     {"name": HANGUP, "on_enter": ["record_call"]},
+    {"name": OFF, "final": True},
 ]
 
 
@@ -226,6 +233,8 @@ TRANSITIONS: list[dict[str, Any]] = [
     # Hang-up summary.
     _t(TIMEOUT, HANGUP, IDLE),
     _t("dismiss", HANGUP, IDLE),
+    # The phone stops: a call in progress is ended (exit hooks stop media) and recorded.
+    _t(SHUT_DOWN, STATES_IN_ORDER, OFF, before="end_for_shutdown"),
 ]
 
 CALLBACK_KEYS = ("conditions", "unless", "before", "after")

@@ -21,6 +21,7 @@ from states import (
     in_call,
     key_exchange,
     menu,
+    off,
     recent_calls,
     ringing,
     text_entry,
@@ -41,6 +42,7 @@ STATE_MODULES: dict[str, ModuleType] = {
     table.KEY_EXCHANGE: key_exchange,
     table.IN_CALL: in_call,
     table.HANGUP: hangup,
+    table.OFF: off,
 }
 
 

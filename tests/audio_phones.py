@@ -78,7 +78,7 @@ class InProcessPhones:
             phone.start()
             self.phones[name] = (phone, lcd)
         for phone, _ in self.phones.values():
-            assert phone.service.preloaded.wait(WAIT_S)  # type: ignore[attr-defined]
+            assert phone.service.wait_ready(WAIT_S)
 
     def phone(self, name: str) -> Phone:
         return self.phones[name][0]

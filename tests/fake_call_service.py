@@ -41,6 +41,8 @@ class FakeCallService:
         self.media_running = False
         self.media_starts = 0
         self.media_stops = 0
+        self.starts = 0
+        self.closes = 0
         self.violations: list[str] = []
         self.fail: dict[str, Exception] = {}
         self.stats = LinkStats(quality_bars=3, frames_sent=10)
@@ -57,6 +59,19 @@ class FakeCallService:
     def emit(self, name: EventName, data: Any = None) -> None:
         assert self.post is not None
         self.post(CallEvent(name, data))
+
+    def start(self) -> None:
+        self.starts += 1
+
+    def close(self) -> None:  # the runtime's lifecycle: counted, not in `calls`
+        self.closes += 1
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        return True
+
+    @property
+    def local_address(self) -> tuple[str, int] | None:
+        return None
 
     def place_call(self, contact: Contact) -> None:
         self._record("place_call", contact)

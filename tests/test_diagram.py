@@ -28,7 +28,7 @@ def test_every_callback_in_the_table_exists() -> None:
 
 def test_every_state_is_drawn() -> None:
     source = diagram_graph().source
-    for state in table.STATES_IN_ORDER:
+    for state in table.ALL_STATES:
         assert f"\t{state} [" in source
 
 

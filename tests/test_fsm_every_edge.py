@@ -91,6 +91,8 @@ def fire(phone: SyncPhone, source: str, trigger: str) -> None:
     elif trigger == table.FAULT:
         phone.loop.post_internal(table.FAULT, Failure("Broke"))
         phone.drain()
+    elif trigger == table.SHUT_DOWN:
+        phone.loop.shut_down()  # what the runtime does when the phone stops
     else:
         buttons = [b for b, t in states.STATE_MODULES[source].BUTTONS.items() if t == trigger]
         assert buttons, f"no button fires {trigger} in {source}"
@@ -110,3 +112,4 @@ def test_edge(tmp_path: Path, source: str, dest: str, trigger: str) -> None:
     assert phone.state == dest
     assert phone.loop.ignored == ignored  # the trigger was accepted, not dropped
     assert phone.service.media_running == (dest == table.IN_CALL)
+    assert phone.service.violations == []

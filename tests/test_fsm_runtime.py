@@ -153,8 +153,13 @@ def test_stop_during_a_call_hangs_up_and_stops_media(running) -> None:
     phone.post(CallEvent(EventName.CALL_ESTABLISHED, Established("q7w2", "bob")))
     assert phone.wait_for_state(table.IN_CALL, WAIT_S)
     phone.stop()
-    assert service.names()[-2:] == ["hang_up", "stop_media"]
+    # Stopping is the table's shut_down trigger: the call is hung up, then in_call's exit
+    # hook reads the link and stops media, and the call is in the recent calls.
+    assert service.names()[-3:] == ["hang_up", "link_stats", "stop_media"]
     assert not service.media_running
+    assert phone.state == table.OFF
+    assert phone.model.history.records()[0].outcome == "Shut down"
+    assert service.closes == 1
 
 
 def test_null_call_service_says_no_network() -> None:

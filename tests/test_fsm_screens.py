@@ -23,7 +23,7 @@ RECORDS = st.builds(
 )
 CONTEXTS = st.builds(
     ScreenContext,
-    state=st.sampled_from(table.STATES_IN_ORDER),
+    state=st.sampled_from(table.ALL_STATES),
     device_name=TEXT,
     fingerprint=TEXT,
     directory_online=st.sampled_from([None, True, False]),

@@ -52,13 +52,13 @@ def test_every_call_service_event_is_a_trigger() -> None:
 
 def test_every_state_has_a_screen_module_and_table_entry() -> None:
     names = [state["name"] for state in table.STATES]
-    assert names == table.STATES_IN_ORDER
+    assert names == table.ALL_STATES
     assert set(states.STATE_MODULES) == set(names)
 
 
 def test_button_maps_name_triggers_their_state_accepts() -> None:
     for state, module in states.STATE_MODULES.items():
-        if state not in table.STATES_IN_ORDER:
+        if state not in table.ALL_STATES:
             continue
         for button, trigger in module.BUTTONS.items():
             assert isinstance(button, Button)
@@ -93,8 +93,11 @@ def test_every_state_is_reachable_and_returns_to_idle() -> None:
                 todo.append(nxt)
         return seen
 
-    assert closure(forward) == set(table.STATES_IN_ORDER)
+    assert closure(forward) == set(table.ALL_STATES)
+    # Every state but the final `off` leads back home, and every one of them can stop.
     assert closure(backward) == set(table.STATES_IN_ORDER)
+    assert all(table.OFF in forward[state] for state in table.STATES_IN_ORDER)
+    assert forward[table.OFF] == set()
 
 
 def test_every_call_state_has_a_way_out_without_the_network() -> None:

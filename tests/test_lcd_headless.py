@@ -78,4 +78,6 @@ def test_phone_process_over_stdio(tmp_path) -> None:
     hangup = next(r for r in records if r["type"] == "state" and r["state"] == "hangup")
     assert hangup["peer"] == "bob" and hangup["reason"]
     screens = [r["lines"] for r in records if r["type"] == "screen"]
-    assert screens[-1][0].rstrip() == hangup["reason"]
+    # quit is the table's shut_down: the last screen says so, after the hang-up screen
+    assert screens[-1][0].rstrip() == "Shutting down"
+    assert screens[-2][0].rstrip() == hangup["reason"]

@@ -64,7 +64,7 @@ class GatedService(NullCallService):
         self.release = threading.Event()
         self.waited = threading.Event()
 
-    def wait_preloaded(self, timeout_s: float = WAIT_S) -> bool:
+    def wait_ready(self, timeout_s: float = WAIT_S) -> bool:
         self.waited.set()
         return self.release.wait(timeout_s)
 

@@ -43,6 +43,7 @@ from pysnac.contacts import Contact
 from pysnac.errors import PysnacError
 from pysnac.history import HISTORY_FILE_NAME, History
 from pysnac.phonebook import PHONEBOOK_FILE_NAME, Phonebook
+from pysnac.runtime.call_service import PRELOAD_WAIT_S
 from pysnac.runtime.directory import Directory, RendezvousOpener, config_rendezvous_opener
 from pysnac.runtime.directory_calls import DirectoryCallService
 from pysnac.runtime.loop import StateMachineLoop
@@ -64,6 +65,16 @@ class NullCallService:
 
     def __init__(self, post: PostEvent) -> None:
         self._post = post
+
+    def start(self) -> None: ...
+    def close(self) -> None: ...
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        return True
+
+    @property
+    def local_address(self) -> tuple[str, int] | None:
+        return None
 
     def place_call(self, contact: Contact) -> None:
         self._post(CallEvent(EventName.UNREACHABLE, Failure("No network", "no call service")))
@@ -113,6 +124,7 @@ class Phone:
         return self.model.state
 
     def start(self) -> None:
+        self.service.start()
         self.timers.start()
         self.lcd.attach(self.loop.post_button)
         self.loop.start()
@@ -133,12 +145,10 @@ class Phone:
                 log.error("start-up checks did not finish in %.0f s", BACKGROUND_START_JOIN_S)
         if self.directory is not None:
             self.directory.stop()
-        stop_service = getattr(self.service, "close", None)
-        if callable(stop_service):
-            try:
-                stop_service()
-            except Exception:
-                log.exception("closing the call service failed")
+        try:
+            self.service.close()
+        except Exception:
+            log.exception("closing the call service failed")
 
     def post(self, event: CallEvent) -> None:
         self.loop.post(event)
@@ -188,8 +198,6 @@ def build_phone(
 
     phonebook = Phonebook(config.folder / PHONEBOOK_FILE_NAME, config.contacts)
     service = call_service_factory(post)
-    # The start-up steps below import packages the service is preloading: they wait for it
-    wait_preloaded = getattr(service, "wait_preloaded", None)  # (never two importers at once)
     directory = start_directory = None
     if rendezvous_opener is not None:
         directory = Directory(config.rendezvous.backends, rendezvous_opener, phonebook)
@@ -231,8 +239,8 @@ def build_phone(
         *([lambda: check_audio(config, post)] if check_audio_at_start else []),
         *([start_directory] if start_directory is not None else []),
     ]
-    if starts and callable(wait_preloaded):
-        starts.insert(0, wait_preloaded)
+    if starts:  # they import packages the service is preloading: never two importers at once
+        starts.insert(0, lambda: service.wait_ready(PRELOAD_WAIT_S))
 
     def start_in_background() -> None:
         for start in starts:
@@ -267,7 +275,7 @@ def check_audio(config: Config, post: PostEvent) -> None:
 def published_addresses(config: Config, service: CallService) -> list[tuple[str, int]]:
     """Where peers reach this phone: the bound host (0.0.0.0 = every local IPv4, expanded
     by the backends) and the port the call service really bound (udp_port may be 0)."""
-    local = getattr(service, "local_address", None)
+    local = service.local_address
     port = int(local[1]) if local else config.network.udp_port
     return [(config.network.bind, port)]
 

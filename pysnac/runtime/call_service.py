@@ -168,6 +168,10 @@ class UdpCallService:
     def wait_preloaded(self, timeout_s: float = PRELOAD_WAIT_S) -> bool:
         return self.preloaded.wait(timeout_s)
 
+    def wait_ready(self, timeout_s: float = PRELOAD_WAIT_S) -> bool:
+        """The `CallService` readiness: the media stack is preloaded."""
+        return self.wait_preloaded(timeout_s)
+
     def close(self) -> None:
         """Stop media, both threads and the socket. Idempotent."""
         self.stop_media()

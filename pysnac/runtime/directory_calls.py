@@ -48,7 +48,7 @@ class DirectoryCallService:
         self._closed = False
         self._worker: threading.Thread | None = None
 
-    def __getattr__(self, name: str) -> Any:  # local_address, marks, sas, ... of the inner
+    def __getattr__(self, name: str) -> Any:  # marks, sas, preloaded (tests, benches)
         return getattr(self.inner, name)
 
     # ---- the one request that changes -------------------------------------------------
@@ -92,6 +92,17 @@ class DirectoryCallService:
 
     # ---- everything else goes straight through ----------------------------------------
 
+    def start(self) -> DirectoryCallService:
+        self.inner.start()
+        return self
+
+    def wait_ready(self, timeout_s: float) -> bool:
+        return self.inner.wait_ready(timeout_s)
+
+    @property
+    def local_address(self) -> tuple[str, int] | None:
+        return self.inner.local_address
+
     def cancel_call(self) -> None:
         with self._lock:
             self._generation += 1
@@ -129,6 +140,4 @@ class DirectoryCallService:
         worker = self._worker
         if worker is not None:
             worker.join(WORKER_JOIN_S)
-        close = getattr(self.inner, "close", None)
-        if callable(close):
-            close()
+        self.inner.close()

@@ -1,11 +1,12 @@
 """Build the UDP call service a phone runs with, from its config (the app's seam).
 
-`udp_call_service_factory(config)` returns `factory(post) -> UdpCallService`, started:
-the identity from `device.key_file`, a UDP socket on `network.bind:udp_port`, the codec
-from `[codec]`, a fresh sound device of `audio.driver` for each call, and the pinned
-contacts from the phonebook beside the config (read at each call, so pairing takes
-effect at once). When the environment names `PYSNAC_CALL_LOG`, each finished call appends
-one JSON line of statistics there (`make demo` and `bench/bench_call.py` read it).
+`udp_call_service_factory(config)` returns `factory(post) -> UdpCallService`, which
+`Phone.start` starts: the identity from `device.key_file`, a UDP socket on
+`network.bind:udp_port`, the codec from `[codec]`, a fresh sound device of `audio.driver`
+for each call, and the pinned contacts from the phonebook beside the config (read at each
+call, so pairing takes effect at once). When the environment names `PYSNAC_CALL_LOG`,
+each finished call appends one JSON line of statistics there (`make demo` and
+`bench/bench_call.py` read it).
 """
 
 from __future__ import annotations
@@ -86,6 +87,6 @@ def udp_call_service_factory(config: Config) -> Callable[[PostEvent], UdpCallSer
             call_log=Path(call_log) if call_log else None,
             stamps_path=config.folder / STAMPS_FILE_NAME,
             wall_offset_s=time.time() + skew_s - MonotonicClock().now(),
-        ).start()
+        )
 
     return factory

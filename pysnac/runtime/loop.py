@@ -8,7 +8,8 @@ current state (a timeout posted just before the state changed is stale and dropp
 A trigger the table does not accept in the current state is logged and ignored, never
 fatal. After each event the loop re-arms the state's timers if the state changed, tells
 the observers, and redraws the LCD. `handle` is the same step, callable synchronously by
-tests with no thread at all.
+tests with no thread at all. Stopping posts the table's `shut_down` trigger last: the
+machine ends any call through its own hooks and settles in the final `off` state.
 """
 
 from __future__ import annotations
@@ -58,7 +59,7 @@ class _Stop:
 Event = CallEvent | ButtonPress | TimerFired | InternalEvent
 Observer = Callable[[str, str, Any, float], None]  # (old state, new state, model, now)
 
-_TRIGGERS_BY_STATE = {state: table.triggers_from(state) for state in table.STATES_IN_ORDER}
+_TRIGGERS_BY_STATE = {state: table.triggers_from(state) for state in table.ALL_STATES}
 
 
 class StateMachineLoop:
@@ -109,7 +110,7 @@ class StateMachineLoop:
         while True:
             event = self._queue.get()
             if isinstance(event, _Stop):
-                self._shut_down()
+                self.shut_down()
                 return
             try:
                 self.handle(event)
@@ -177,27 +178,14 @@ class StateMachineLoop:
         self.lcd.show(states.render(self.model.context(now)))
         self.lcd.set_backlight(states.backlight(state))
 
-    def _shut_down(self) -> None:
-        """The phone is stopping: end whatever call is up, stop media if running."""
+    def shut_down(self) -> None:
+        """The phone is stopping: fire `shut_down` (the table ends any call, its exit
+        hooks stop media) and drop every timer. On the machine's thread (or a test's)."""
+        try:
+            self.handle(InternalEvent(table.SHUT_DOWN))
+        except Exception:  # stopping must finish even past a bug
+            log.exception("state machine: shutting down failed")
         self.timers.cancel_all()
-        state = self.model.state
-        service = self.model.service
-        actions = {
-            table.DIALING: ["cancel_call"],
-            table.RINGING: ["reject_call"],
-            table.KEY_EXCHANGE: ["cancel_call" if _outgoing(self.model) else "reject_call"],
-            table.IN_CALL: ["hang_up", "stop_media"],
-        }.get(state, [])
-        for name in actions:
-            try:
-                getattr(service, name)()
-            except Exception:
-                log.exception("shutting down: %s failed", name)
-
-
-def _outgoing(model: Any) -> bool:
-    call = getattr(model, "call", None)
-    return call is None or call.outgoing
 
 
 def _describe(event: Event) -> str:
