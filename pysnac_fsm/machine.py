@@ -1,6 +1,7 @@
-"""Build the `transitions` machine from the state table, for running or for drawing.
+"""Build the `transitions` machine from the state table (`pysnac_fsm.diagram` draws the
+same table).
 
-Both variants take the same `STATES` and `TRANSITIONS`, with `auto_transitions=False`
+It takes `STATES` and `TRANSITIONS`, with `auto_transitions=False`
 (nothing bypasses the table), `ignore_invalid_triggers=True` (a late event is not an
 error: the runtime logs it) and `on_exception` (a bug in a callback is logged, not
 fatal). The machine is a plain `Machine`, not a `LockedMachine`: only the one
@@ -13,14 +14,7 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from pysnac.errors import PysnacError
 from pysnac_fsm import table
-
-DIAGRAM_ENGINE = "graphviz"
-
-
-class DiagramError(PysnacError, RuntimeError):
-    """The diagram backend is missing (transitions fell back to another engine)."""
 
 
 def _machine_kwargs(model: Any) -> dict[str, Any]:
@@ -41,26 +35,6 @@ def build_machine(model: Any) -> Any:
     from transitions import Machine
 
     return Machine(**_machine_kwargs(model))
-
-
-def build_graph_machine(model: Any) -> Any:
-    """The same machine with Graphviz diagrams; raises DiagramError if the engine fell back."""
-    from transitions.extensions import GraphMachine
-    from transitions.extensions.diagrams_graphviz import Graph
-
-    machine = GraphMachine(
-        **_machine_kwargs(model),
-        graph_engine=DIAGRAM_ENGINE,
-        title="PySNAC phone",
-        show_conditions=True,
-    )
-    machine.machine_attributes = {**machine.machine_attributes, "rankdir": "TB", "ranksep": "0.6"}
-    if machine.graph_cls is not Graph:
-        raise DiagramError(
-            f"diagram engine fell back to {machine.graph_cls.__module__}; "
-            "install the graphviz Python package and Debian's graphviz"
-        )
-    return machine
 
 
 def machine_edges(machine: Any) -> set[tuple[str, str, str]]:

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
+import struct
+import sys
 from pathlib import Path
 
 import pytest
 
 from pysnac.cli import diagram as diagram_cli
-from pysnac_fsm import machine as fsm_machine
 from pysnac_fsm import table
-from pysnac_fsm.diagram import diagram_edges, diagram_graph
-from pysnac_fsm.machine import DiagramError, machine_edges
+from pysnac_fsm.diagram import DiagramError, diagram_edges, diagram_graph
+from pysnac_fsm.machine import machine_edges
 from pysnac_fsm.phone import PhoneModel
 from tests.fake_call_service import SyncPhone
 
@@ -45,9 +46,31 @@ def test_committed_diagram_is_current(repo: Path) -> None:
     assert "mermaid" not in committed
 
 
-def test_fallback_engine_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
-    import transitions.extensions.diagrams_graphviz as backend
+def test_missing_graphviz_fails_loudly(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setitem(sys.modules, "graphviz", None)  # as if `import graphviz` failed
+    with pytest.raises(DiagramError, match="graphviz"):
+        diagram_graph()
 
-    monkeypatch.setattr(backend, "pgv", None)  # as if `import graphviz` had failed
-    with pytest.raises(DiagramError, match="fell back"):
-        fsm_machine.build_graph_machine(type("Model", (), {})())
+
+def test_menus_and_failures_leave_their_box_once() -> None:
+    """Nested: what every state of a box takes is drawn once, from the box's edge."""
+    source = diagram_graph().source
+    for trigger, box in [
+        ("incoming_call", "cluster_idle"),
+        ("key_changed", "cluster_idle"),
+        ("timeout", "cluster_menus"),
+        ("shut_down", "cluster_on"),
+        ("peer_lost", "cluster_call"),
+        ("remote_busy", "cluster_connecting"),
+    ]:
+        drawn = [line for line in source.splitlines() if "->" in line and trigger in line]
+        assert sum(f"ltail={box}" in line for line in drawn) == 1, (trigger, drawn)
+    edges = [line for line in source.splitlines() if "->" in line]
+    assert not any("directory_status" in line for line in edges)
+
+
+def test_png_is_legible_width(repo: Path) -> None:
+    """At most 2000 pixels wide (and not so small its text is unreadable at 1600)."""
+    header = (repo / "diagrams" / "state-machine.png").read_bytes()[:24]
+    width, height = struct.unpack(">II", header[16:24])
+    assert 1200 <= width <= 2000, (width, height)

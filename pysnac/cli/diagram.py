@@ -1,7 +1,7 @@
 """`main.py diagram` (`make diagram`): render the state table to diagrams/*.svg and *.png.
 
-The diagram is drawn by `transitions`' Graphviz backend from the same table the phone
-runs; the command fails (exit 1) if the backend fell back to another engine.
+The diagram is drawn with Graphviz from the same table the phone runs, nested for
+reading (`pysnac_fsm/diagram.py`); the command fails if Graphviz is missing.
 """
 
 from __future__ import annotations
