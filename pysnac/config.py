@@ -38,6 +38,8 @@ DEFAULT_CONFIG_TEXT = """\
 [device]
 name = "pysnac"                # shown to peers and on the LCD; up to 15 characters
 key_file = "identity.key"      # this device's private identity key (created, mode 0600)
+# The menu's "Shut down" stops the phone, then runs this (argv, no shell); [] only stops it.
+power_off_command = ["systemctl", "poweroff"]
 
 [network]
 bind = "0.0.0.0"               # address the UDP socket binds
@@ -71,10 +73,14 @@ firebase_config = ""           # path to your Firebase project's JSON (firebase 
 """
 
 
+DEFAULT_POWER_OFF_COMMAND = ("systemctl", "poweroff")
+
+
 @dataclass(frozen=True)
 class DeviceConfig:
     name: str
     key_file: Path
+    power_off_command: tuple[str, ...] = DEFAULT_POWER_OFF_COMMAND  # () = just stop
 
 
 @dataclass(frozen=True)
@@ -170,14 +176,17 @@ class _Table:
 
 
 def _device(path: Path, data: Any) -> DeviceConfig:
-    table = _Table(path, "device", data, {"name", "key_file"})
+    table = _Table(path, "device", data, {"name", "key_file", "power_off_command"})
     name = table.get("name", str, "pysnac")
     try:
         name = check_name(name)
     except PhonebookError as exc:
         table.fail("name", str(exc))
     key_file = table.path_or_none("key_file") or (path.parent / "identity.key").resolve()
-    return DeviceConfig(name=name, key_file=key_file)
+    command = table.get("power_off_command", list, list(DEFAULT_POWER_OFF_COMMAND))
+    if not all(isinstance(arg, str) and arg for arg in command):
+        table.fail("power_off_command", "must be an array of non-empty strings (argv)")
+    return DeviceConfig(name=name, key_file=key_file, power_off_command=tuple(command))
 
 
 def _network(path: Path, data: Any) -> NetworkConfig:

@@ -14,7 +14,7 @@ HISTORY_MAX_CALLS = 10  # recent calls kept across restarts
 VOLUME_MIN = 0
 VOLUME_MAX = 10
 VOLUME_DEFAULT = 7
-MENU_ITEMS = ("Contacts", "Recent calls", "This device")
+MENU_ITEMS = ("Contacts", "Recent calls", "This device", "Shut down")
 # The text-entry alphabet, in the order Up steps through it (space first: erase a char).
 TEXT_ENTRY_ALPHABET = " abcdefghijklmnopqrstuvwxyz0123456789-_.ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 BUTTON_POLL_HZ = 30  # plate buttons: one I2C read (port A, all five) per poll

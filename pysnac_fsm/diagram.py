@@ -76,9 +76,10 @@ def title(state: str) -> str:
 
 
 def _part(row: dict) -> str:
-    """`trigger` or `trigger [condition, !unless]`, as the edge label shows it."""
+    """`trigger`, or `trigger` over `[condition, !unless]` on the next line (narrower)."""
     conditions = [*row.get("conditions", []), *(f"!{c}" for c in row.get("unless", []))]
-    return f"{row['trigger']} [{', '.join(conditions)}]" if conditions else row["trigger"]
+    guard = NEWLINE + f"[{', '.join(conditions)}]" if conditions else ""
+    return row["trigger"] + guard
 
 
 def _sources(row: dict) -> list[str]:
@@ -198,6 +199,11 @@ def _attribute(attributes: str, name: str) -> str | None:
     return match.group(1) if match.group(1) is not None else match.group(2)
 
 
+def _triggers(lines: list[str]) -> list[str]:
+    """The trigger names in label lines (a `[condition]` line belongs to the one above)."""
+    return [line.strip() for line in lines if line.strip() and not line.startswith("[")]
+
+
 def diagram_edges(dot_source: str) -> set[tuple[str, str, str]]:
     """(source, dest, trigger) for each label part of each edge in DOT text, for every
     state the edge's tail stands for; internal ones (source, source, trigger) from the
@@ -213,14 +219,12 @@ def diagram_edges(dot_source: str) -> set[tuple[str, str, str]]:
         comment = _attribute(attributes, "comment")
         if edge:
             sources = comment.split() if comment else [edge.group(1)]
-            for part in label.split(NEWLINE):
-                trigger = part.split(" [", 1)[0].strip()
+            for trigger in _triggers(label.split(NEWLINE)):
                 edges.update((source, edge.group(2), trigger) for source in sources)
         elif node:
             sources = comment.split() if comment else [node.group(1)]
             lines = label.split(NEWLINE)
             listed = lines[1:] if comment else lines[2:]  # after the title (and a blank)
-            for part in filter(None, listed):
-                trigger = part.split(" [", 1)[0].strip()
+            for trigger in _triggers(listed):
                 edges.update((source, source, trigger) for source in sources)
     return edges

@@ -32,6 +32,9 @@ class Menus:
     def menu_at_this_device(self, event: Any) -> bool:
         return self.menu_index == 2
 
+    def menu_at_shut_down(self, event: Any) -> bool:
+        return self.menu_index == 3
+
     def load_recent_calls(self, event: Any) -> None:
         self.recent = self.history.records()
         self.recent_index = 0

@@ -75,6 +75,7 @@ class PhoneModel(Dial, Menus, TextEntry, Pairing, Calls, CallEndings):
         self.volume = VOLUME_DEFAULT
         self.muted = False
         self.link = LinkStats()
+        self.power_off_requested = False  # the runtime powers the machine off after stopping
         for record in history.records():  # newest first: home shows the last peer
             if self._select_peer(record.peer):
                 break
@@ -92,6 +93,12 @@ class PhoneModel(Dial, Menus, TextEntry, Pairing, Calls, CallEndings):
             event.error,
             exc_info=event.error,
         )
+
+    def request_power_off(self, event: Any) -> None:
+        """Select on "Shut down?": the user asked for the machine to power off, not only
+        the phone to stop. The runtime reads `power_off_requested` once the phone has
+        stopped and runs the configured command (nothing pure runs it)."""
+        self.power_off_requested = True
 
     # --- status marks from the rendezvous and the power-on audio check ------------------
     def take_directory_status(self, event: Any) -> None:

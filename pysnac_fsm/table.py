@@ -33,6 +33,7 @@ THIS_DEVICE = "this_device"
 EDIT_DEVICE_NAME = "edit_device_name"
 EDIT_CONTACT_NAME = "edit_contact_name"
 CONFIRM_CONTACT = "confirm_contact"
+CONFIRM_SHUTDOWN = "confirm_shutdown"
 DIALING = "dialing"
 RINGING = "ringing"
 KEY_EXCHANGE = "key_exchange"
@@ -56,6 +57,8 @@ TICK = "tick"
 FAULT = "fault"
 # Posted by the runtime when the phone stops (`StateMachineLoop.stop`).
 SHUT_DOWN = "shut_down"
+# Select on the "Shut down?" screen: shut down, then the runtime powers the machine off.
+POWER_OFF = "power_off"
 
 # state -> [(seconds, trigger, repeats)]: armed on entry, cancelled on exit.
 STATE_TIMERS: dict[str, list[tuple[float, str, bool]]] = {
@@ -66,6 +69,7 @@ STATE_TIMERS: dict[str, list[tuple[float, str, bool]]] = {
     EDIT_DEVICE_NAME: [(MENU_IDLE_S, TIMEOUT, False)],
     EDIT_CONTACT_NAME: [(MENU_IDLE_S, TIMEOUT, False)],
     CONFIRM_CONTACT: [(CONFIRM_CONTACT_S, TIMEOUT, False)],
+    CONFIRM_SHUTDOWN: [(MENU_IDLE_S, TIMEOUT, False)],
     DIALING: [(NO_ANSWER_S, TIMEOUT, False)],
     RINGING: [(RING_S, TIMEOUT, False)],
     KEY_EXCHANGE: [(KEY_EXCHANGE_S, TIMEOUT, False)],
@@ -82,6 +86,7 @@ HOME_STATES = [
     EDIT_DEVICE_NAME,
     EDIT_CONTACT_NAME,
     CONFIRM_CONTACT,
+    CONFIRM_SHUTDOWN,
 ]
 MENU_STATES = [s for s in HOME_STATES if s != IDLE]
 CALL_STATES = [DIALING, RINGING, KEY_EXCHANGE, IN_CALL]
@@ -99,6 +104,7 @@ STATES: list[dict[str, Any]] = [
     {"name": EDIT_DEVICE_NAME, "on_enter": ["begin_device_name_edit"]},
     {"name": EDIT_CONTACT_NAME, "on_enter": ["begin_contact_name_edit"]},
     {"name": CONFIRM_CONTACT},
+    {"name": CONFIRM_SHUTDOWN},
     {"name": DIALING, "on_enter": ["place_call"]},
     {"name": RINGING},
     {"name": KEY_EXCHANGE},
@@ -147,6 +153,8 @@ TRANSITIONS: list[dict[str, Any]] = [
     _t("open_item", MENU, CONTACTS, conditions="menu_at_contacts"),
     _t("open_item", MENU, RECENT_CALLS, conditions="menu_at_recent_calls"),
     _t("open_item", MENU, THIS_DEVICE, conditions="menu_at_this_device"),
+    _t("open_item", MENU, CONFIRM_SHUTDOWN, conditions="menu_at_shut_down"),
+    _t("back", CONFIRM_SHUTDOWN, MENU),  # any key but Select cancels
     _t("back", MENU, IDLE),
     # Right on a contact whose key changed re-pairs it (checked first), else renames it.
     _t(
@@ -233,8 +241,11 @@ TRANSITIONS: list[dict[str, Any]] = [
     # Hang-up summary.
     _t(TIMEOUT, HANGUP, IDLE),
     _t("dismiss", HANGUP, IDLE),
-    # The phone stops: a call in progress is ended (exit hooks stop media) and recorded.
+    # The phone stops (the runtime stopping it): a call in progress is ended (exit hooks
+    # stop media) and recorded. Select on the menu's "Shut down?" screen is the same
+    # shut-down that also asks the runtime to power the machine off once stopped.
     _t(SHUT_DOWN, STATES_IN_ORDER, OFF, before="end_for_shutdown"),
+    _t(POWER_OFF, CONFIRM_SHUTDOWN, OFF, before=["end_for_shutdown", "request_power_off"]),
 ]
 
 CALLBACK_KEYS = ("conditions", "unless", "before", "after")

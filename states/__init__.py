@@ -14,6 +14,7 @@ from pysnac_fsm import table
 from pysnac_fsm.screen_context import ScreenContext
 from states import (
     confirm_contact,
+    confirm_shutdown,
     contacts,
     dialing,
     hangup,
@@ -37,6 +38,7 @@ STATE_MODULES: dict[str, ModuleType] = {
     table.EDIT_DEVICE_NAME: text_entry,
     table.EDIT_CONTACT_NAME: text_entry,
     table.CONFIRM_CONTACT: confirm_contact,
+    table.CONFIRM_SHUTDOWN: confirm_shutdown,
     table.DIALING: dialing,
     table.RINGING: ringing,
     table.KEY_EXCHANGE: key_exchange,

@@ -90,7 +90,17 @@ def test_default_config_text_is_the_documented_default(tmp_path: Path) -> None:
     assert config.lcd.driver == "plate"
     assert config.rendezvous.backends == ("lan",)
     assert config.contacts == []
+    assert config.device.power_off_command == ("systemctl", "poweroff")
     assert DEFAULT_CONFIG_TEXT.count("#") > 10  # commented
+
+
+def test_power_off_command_is_argv_and_may_be_empty(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    assert parse_config(path, "").device.power_off_command == ("systemctl", "poweroff")
+    only_stop = parse_config(path, "[device]\npower_off_command = []")
+    assert only_stop.device.power_off_command == ()
+    custom = parse_config(path, "[device]\npower_off_command = ['sudo', 'halt', '-p']")
+    assert custom.device.power_off_command == ("sudo", "halt", "-p")
 
 
 @pytest.mark.parametrize(
@@ -100,6 +110,9 @@ def test_default_config_text_is_the_documented_default(tmp_path: Path) -> None:
         ('[device]\nname = ""', "device.name", "empty"),
         ('[device]\nname = "sixteen chars..."', "device.name", "longer than 15"),
         ("[device]\nnmae = 'x'", "device.nmae", "unknown key"),
+        ("[device]\npower_off_command = 'poweroff'", "device.power_off_command", "an array"),
+        ("[device]\npower_off_command = ['halt', 1]", "device.power_off_command", "argv"),
+        ("[device]\npower_off_command = ['']", "device.power_off_command", "non-empty"),
         ("[network]\nudp_port = 70000", "network.udp_port", "not a UDP port"),
         ("[network]\nudp_port = true", "network.udp_port", "true/false"),
         ("[network]\nudp_port = '47000'", "network.udp_port", "must be an integer"),

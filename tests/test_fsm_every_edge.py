@@ -39,6 +39,7 @@ REACH: dict[str, list] = {
     table.EDIT_DEVICE_NAME: [R, D, D, S, R],
     table.EDIT_CONTACT_NAME: [R, S, R],
     table.CONFIRM_CONTACT: [EventName.CONTACT_DISCOVERED],
+    table.CONFIRM_SHUTDOWN: [R, U, S],
     table.DIALING: [S],
     table.RINGING: [EventName.INCOMING_CALL],
     table.KEY_EXCHANGE: [S, EventName.REMOTE_ACCEPTED],
@@ -66,6 +67,7 @@ PREPARE: dict[tuple[str, str, str], list] = {
     (table.CONTACTS, table.CONFIRM_CONTACT, "rename"): [bob_has_a_new_key],
     (table.MENU, table.RECENT_CALLS, "open_item"): [D],
     (table.MENU, table.THIS_DEVICE, "open_item"): [D, D],
+    (table.MENU, table.CONFIRM_SHUTDOWN, "open_item"): [U],
     (table.EDIT_DEVICE_NAME, table.EDIT_DEVICE_NAME, "cursor_left"): [R],
     (table.EDIT_CONTACT_NAME, table.EDIT_CONTACT_NAME, "cursor_left"): [R],
 }

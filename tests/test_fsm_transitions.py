@@ -68,7 +68,7 @@ def test_contacts_scroll_and_back(phone: SyncPhone) -> None:
 def test_menu_opens_each_item(phone: SyncPhone) -> None:
     phone.press(R)
     assert phone.state == table.MENU
-    assert phone.lines == ("Menu         1/3", ">Contacts       ")
+    assert phone.lines == ("Menu         1/4", ">Contacts       ")
     phone.press(S)
     assert phone.state == table.CONTACTS
     phone.press(L, R, D, S)
@@ -76,10 +76,10 @@ def test_menu_opens_each_item(phone: SyncPhone) -> None:
     assert phone.lines[0].startswith("No recent calls")
     phone.press(L)
     assert phone.state == table.MENU
-    phone.press(U, U, S)  # from "Recent calls" up past the top wraps to "This device"
+    phone.press(U, U, U, S)  # from "Recent calls" up past the top wraps to "This device"
     assert phone.state == table.THIS_DEVICE
     assert phone.lines == ("alice       >ren", "F3KQ-9XMA-7TRE  ")
-    phone.press(L, D, S)  # wraps from the bottom to "Contacts"
+    phone.press(L, D, D, S)  # past "Shut down" wraps from the bottom to "Contacts"
     assert phone.state == table.CONTACTS
     phone.press(L)
     assert phone.state == table.IDLE

@@ -43,10 +43,12 @@ from pysnac.contacts import Contact
 from pysnac.errors import PysnacError
 from pysnac.history import HISTORY_FILE_NAME, History
 from pysnac.phonebook import PHONEBOOK_FILE_NAME, Phonebook
+from pysnac.runtime import power
 from pysnac.runtime.call_service import PRELOAD_WAIT_S
 from pysnac.runtime.directory import Directory, RendezvousOpener, config_rendezvous_opener
 from pysnac.runtime.directory_calls import DirectoryCallService
 from pysnac.runtime.loop import StateMachineLoop
+from pysnac.runtime.power import CommandRunner
 from pysnac.runtime.timers import Timers
 from pysnac_fsm import table
 from pysnac_fsm.machine import build_machine
@@ -304,15 +306,24 @@ def state_record(old: str, new: str, model: PhoneModel, now: float) -> dict[str,
     return record
 
 
-def run_appliance(config: Config, lcd_kind: str | None = None) -> int:
-    """`main.py run`: serve the phone until the user quits or SIGINT/SIGTERM."""
+def run_appliance(
+    config: Config,
+    lcd_kind: str | None = None,
+    *,
+    lcd: LcdDriver | None = None,
+    run_command: CommandRunner = power.run_command,
+) -> int:
+    """`main.py run`: serve the phone until the user quits, SIGINT/SIGTERM, or the menu's
+    "Shut down" (then, once the phone has stopped, run `device.power_off_command` through
+    `run_command`). `lcd` replaces the configured driver (tests)."""
     from drivers.lcd import STDIO_KINDS, open_lcd
 
     fingerprint, created = load_fingerprint(config)
     if created:
         print(f"pysnac: created identity key {config.device.key_file}", file=sys.stderr)
     kind = lcd_kind or config.lcd.driver
-    lcd = open_lcd(kind)
+    if lcd is None:
+        lcd = open_lcd(kind)
     phone = build_phone(
         config,
         lcd=lcd,
@@ -328,10 +339,18 @@ def run_appliance(config: Config, lcd_kind: str | None = None) -> int:
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT):
         signal.signal(signum, lambda *_: stop.set())
+
+    def stop_when_off(old: str, new: str, model: Any, now: float) -> None:
+        if new == table.OFF:  # the menu's "Shut down": the machine has stopped itself
+            stop.set()
+
+    phone.loop.observers.append(stop_when_off)
     phone.start()
     try:
         lcd.serve(stop)
     finally:
         phone.stop()
         lcd.close()
+    if phone.model.power_off_requested:
+        power.power_off(config.device.power_off_command, run_command)
     return 0
