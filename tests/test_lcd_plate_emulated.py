@@ -21,12 +21,12 @@ def test_a_phone_runs_on_the_emulated_plate(tmp_path: Path) -> None:
     phone = PhoneProcess(alice, lcd="plate-emulated")
     try:
         _, _, first = phone.wait_for(lambda r: r.get("type") == "screen", START_S)
-        assert first["lines"][0].startswith(to_unicode(GLYPH_PHONE) + "alice")
+        assert first["lines"][0].startswith(to_unicode(GLYPH_PHONE) + "bob")  # the dial
         start = phone.mark
-        phone.press("select")
-        phone.wait_state("contacts", STEP_S, start)
+        phone.press("right")
+        phone.wait_state("menu", STEP_S, start)
         _, _, screen = phone.wait_for(
-            lambda r: r.get("type") == "screen" and r["lines"][0].startswith("bob"),
+            lambda r: r.get("type") == "screen" and r["lines"][0].startswith("Menu"),
             STEP_S,
             start,
         )
