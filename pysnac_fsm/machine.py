@@ -1,12 +1,12 @@
 """Build the `transitions` machine from the state table (`pysnac_fsm.diagram` draws the
 same table).
 
-It takes `STATES` and `TRANSITIONS`, with `auto_transitions=False`
-(nothing bypasses the table), `ignore_invalid_triggers=True` (a late event is not an
-error: the runtime logs it) and `on_exception` (a bug in a callback is logged, not
-fatal). The machine is a plain `Machine`, not a `LockedMachine`: only the one
-state-machine thread (`pysnac.runtime.loop`) ever triggers it. `send_event=True`
-hands every callback the `EventData`, whose kwargs carry `now` and the event's `data`.
+It takes `STATES` and `TRANSITIONS`, with `auto_transitions=False` (nothing bypasses
+the table), `ignore_invalid_triggers=True` (a late event is not an error: the runtime
+logs it) and `on_exception` (a bug in a callback is logged, not fatal). The machine is a
+plain `Machine`, not a `LockedMachine`: only the one state-machine thread
+(`pysnac.runtime.loop`) ever triggers it. `send_event=True` hands every callback the
+`EventData`, whose kwargs carry `now` and the event's `data`.
 """
 
 from __future__ import annotations
