@@ -35,7 +35,7 @@ def call_safely(post: PostTrigger, method: Callable[..., object], *args: Any) ->
     try:
         method(*args)
     except Exception as exc:
-        name = getattr(method, "__name__", "call service")
+        name = method.__name__  # a bound CallService method: `place_call`, ...
         reason = exc.reason if isinstance(exc, PysnacError) else f"{name} failed"
         log.error("call service %s raised: %s", name, exc, exc_info=True)
         post(table.FAULT, Failure(reason=reason[:REASON_MAX_CHARS], detail=str(exc)))

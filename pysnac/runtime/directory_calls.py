@@ -18,7 +18,6 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import replace
-from typing import Any
 
 from pysnac.call_events import CallEvent, CallService, EventName, Failure, LinkStats, PostEvent
 from pysnac.contacts import Contact
@@ -47,9 +46,6 @@ class DirectoryCallService:
         self._generation = 0
         self._closed = False
         self._worker: threading.Thread | None = None
-
-    def __getattr__(self, name: str) -> Any:  # marks, sas, preloaded (tests, benches)
-        return getattr(self.inner, name)
 
     # ---- the one request that changes -------------------------------------------------
 

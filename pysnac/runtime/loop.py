@@ -195,4 +195,4 @@ def _describe(event: Event) -> str:
         return f"button {event.button.value}"
     if isinstance(event, TimerFired):
         return f"timer {event.trigger}#{event.generation}"
-    return f"internal {getattr(event, 'trigger', event)}"
+    return f"internal {event.trigger}"
