@@ -5,9 +5,10 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-# iproute2: network namespaces for the LAN rendezvous tests; tmux: `demo --interactive`.
+# iproute2: network namespaces for the LAN rendezvous tests; tmux: `demo --interactive`;
+# nftables and coturn: the NAT rig (demo/netns.py) of `demo --network` and its tests.
 APT_PACKAGES=(gcc portaudio19-dev libopus0 graphviz pulseaudio pulseaudio-utils libasound2-plugins sox
-  iproute2 tmux)
+  iproute2 tmux nftables coturn)
 PYTHON=${PYTHON:-python3}
 
 missing=()
@@ -20,6 +21,14 @@ if [ ${#missing[@]} -gt 0 ]; then
   [ "$(id -u)" -eq 0 ] || SUDO="sudo"
   $SUDO apt-get update -qq
   DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}" >/dev/null
+fi
+
+# The coturn package enables a system-wide TURN server; the rig starts its own inside its
+# namespaces, so the system one stays off (on machines without systemd there is none).
+if command -v systemctl >/dev/null 2>&1 && systemctl is-enabled coturn >/dev/null 2>&1; then
+  SUDO=""
+  [ "$(id -u)" -eq 0 ] || SUDO="sudo"
+  $SUDO systemctl disable --now coturn >/dev/null 2>&1 || true
 fi
 
 "$PYTHON" -c 'import sys; sys.exit(sys.version_info < (3, 11))' || {
