@@ -77,6 +77,8 @@ def write_config(
     backends: tuple[str, ...] = ("static",),
     firebase_config: Path | None = None,
     frame_ms: int | None = None,
+    bind: str = "127.0.0.1",
+    network_lines: tuple[str, ...] = (),
 ) -> Path:
     """The phone's config.toml; `frame_ms` sets the codec's frame (else its default);
     `pinned_keys` overrides a peer's key (a MITM test);
@@ -90,8 +92,9 @@ def write_config(
         f"name = {toml_string(spec.name)}",
         'key_file = "identity.key"',
         "[network]",
-        'bind = "127.0.0.1"',
+        f"bind = {toml_string(bind)}",
         f"udp_port = {spec.port}",
+        *network_lines,
         "[audio]",
         f"driver = {toml_string(audio)}",
         f"input_wav = {toml_string(str(input_wav or ''))}",
@@ -139,8 +142,10 @@ class PhoneProcess:
         on_record: Callable[[PhoneProcess, float, Record], None] | None = None,
         extra_env: dict[str, str] | None = None,
         lcd: str = "stdio",
+        prefix: tuple[str, ...] = (),
     ) -> None:
-        """`lcd`: a kind that speaks the stdio protocol (stdio, plate-emulated)."""
+        """`lcd`: a kind that speaks the stdio protocol (stdio, plate-emulated);
+        `prefix` runs the phone inside something (`ip netns exec NS`)."""
         self.spec = spec
         self.name = spec.name
         self.call_log = spec.folder / CALL_LOG_NAME
@@ -152,6 +157,7 @@ class PhoneProcess:
         env.pop("PYSNAC_CONFIG", None)
         self.process = subprocess.Popen(
             [
+                *prefix,
                 sys.executable,
                 str(REPO / "main.py"),
                 "--config",

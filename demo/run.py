@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from demo.network import NetworkDirectory, network_directory
 from demo.phones import (
     REPO,
     DemoError,
@@ -80,6 +81,7 @@ class DemoResult:
     devices: dict[str, dict[str, int]] = field(default_factory=dict)  # AudioStats per phone
     clock_skew_s: float = 0.0  # bob's wall clock was off by this much
     call_back_ok: bool | None = None  # with a skew: bob called alice back, and it connected
+    path: dict[str, str] = field(default_factory=dict)  # per phone: "direct" or "relay"
 
     @property
     def sas_match(self) -> bool:
@@ -146,10 +148,13 @@ def run_demo(
     real: bool = False,
     lcd: str = "stdio",
     clock_skew_s: float = 0.0,
+    network: str | None = None,
 ) -> DemoResult:
     """`real`: the phones use PyAudio on virtual devices (demo/sound.py); `lcd`: the phones'
     LCD kind (`plate-emulated` draws through the plate driver on the emulated plate).
-    `clock_skew_s`: bob's wall clock is off by that much, and bob then calls alice back."""
+    `clock_skew_s`: bob's wall clock is off by that much, and bob then calls alice back.
+    `network`: both phones behind home routers of that kind, in namespaces
+    (demo/network.py)."""
     check_clip(clip)
     start = time.monotonic()
     printed: dict[str, list[str]] = {}
@@ -163,17 +168,29 @@ def run_demo(
 
     with (
         tempfile.TemporaryDirectory(prefix="pysnac-demo-") as tmp,
-        demo_directory(rendezvous, echo) as directory,
+        (
+            network_directory(network, echo) if network else demo_directory(rendezvous, echo)
+        ) as directory,
         real_audio(real, echo) as sound,
     ):
         audio = "pyaudio" if sound else "wav"
         alice_spec, bob_spec = prepare(Path(tmp), out, clip, directory, audio)
-        echo(f"alice on 127.0.0.1:{alice_spec.port}, bob on 127.0.0.1:{bob_spec.port}")
+        if network:
+            echo(
+                f"alice and bob in their homes, each on UDP port {alice_spec.port}/{bob_spec.port}"
+            )
+        else:
+            echo(f"alice on 127.0.0.1:{alice_spec.port}, bob on 127.0.0.1:{bob_spec.port}")
         env = sound.env_for if sound else lambda _name: None
-        alice = PhoneProcess(alice_spec, on_record=on_record, extra_env=env("alice"), lcd=lcd)
+        prefix = directory.prefix if isinstance(directory, NetworkDirectory) else lambda _n: ()
+        alice = PhoneProcess(
+            alice_spec, on_record=on_record, extra_env=env("alice"), lcd=lcd, prefix=prefix("alice")
+        )
         skew = {CLOCK_SKEW_ENV: repr(clock_skew_s)} if clock_skew_s else {}
         bob_env = {**(env("bob") or {}), **skew}
-        bob = PhoneProcess(bob_spec, on_record=on_record, extra_env=bob_env, lcd=lcd)
+        bob = PhoneProcess(
+            bob_spec, on_record=on_record, extra_env=bob_env, lcd=lcd, prefix=prefix("bob")
+        )
         talk = (lambda: sound.talk({"alice": clip, "bob": BOB_CLIP}, out)) if sound else None
         try:
             directory.wait_online([alice, bob])  # both published: each can find the other
@@ -333,6 +350,7 @@ def _summarise(
         wakeups_per_s=timeline["wakeups_per_s"],
         screens=screens,
         devices={name: call.get("audio", {}) for name, call in calls.items()},
+        path={name: call.get("path", "direct") for name, call in calls.items()},
     )
 
 
@@ -348,6 +366,8 @@ def format_summary(result: DemoResult) -> str:
         "  SAS:                                 "
         + ", ".join(f"{n} {s}" for n, s in result.sas.items())
         + ("  (match)" if result.sas_match else "  (MISMATCH: someone is in the middle)"),
+        "  media path:                          "
+        + ", ".join(f"{n} {p}" for n, p in result.path.items()),
     ]
     for d in result.directions:
         m2e = "n/a" if d.mouth_to_ear_ms is None else f"{d.mouth_to_ear_ms:.0f} ms"

@@ -44,6 +44,12 @@ power_off_command = ["systemctl", "poweroff"]
 [network]
 bind = "0.0.0.0"               # address the UDP socket binds
 udp_port = 47000               # calls arrive on this UDP port
+# Across the internet, behind home routers (docs/rendezvous.md "Calls between two homes"):
+# stun_server = "stun.example.net:3478"    # learns this phone's public address
+# turn_server = "turn.example.net:3478"    # relays calls no direct path can carry
+# turn_username = "alice-phone"
+# turn_password_file = "turn-password"     # one line, mode 0600
+# public_address = "203.0.113.7:47000"     # a port forward on your router, if you made one
 
 [audio]
 driver = "pyaudio"             # pyaudio | wav | silence
@@ -87,6 +93,11 @@ class DeviceConfig:
 class NetworkConfig:
     bind: str
     udp_port: int
+    stun_server: tuple[str, int] | None = None
+    turn_server: tuple[str, int] | None = None
+    turn_username: str = ""
+    turn_password_file: Path | None = None
+    public_address: tuple[str, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -190,11 +201,60 @@ def _device(path: Path, data: Any) -> DeviceConfig:
 
 
 def _network(path: Path, data: Any) -> NetworkConfig:
-    table = _Table(path, "network", data, {"bind", "udp_port"})
+    keys = {"bind", "udp_port", *NETWORK_ICE_KEYS}
+    table = _Table(path, "network", data, keys)
     port = table.get("udp_port", int, 47000)
     if not 0 <= port <= PORT_MAX:
         table.fail("udp_port", f"{port} is not a UDP port (0..{PORT_MAX})")
-    return NetworkConfig(bind=table.get("bind", str, "0.0.0.0"), udp_port=port)
+    addresses: dict[str, tuple[str, int] | None] = {}
+    for key in ("stun_server", "turn_server", "public_address"):
+        text = table.get(key, str, "")
+        try:
+            addresses[key] = parse_address(text) if text else None
+        except ValueError as exc:
+            table.fail(key, str(exc))
+    username = table.get("turn_username", str, "")
+    password_file = table.path_or_none("turn_password_file")
+    if addresses["turn_server"] is not None and not (username and password_file):
+        table.fail("turn_server", "a TURN server needs turn_username and turn_password_file")
+    return NetworkConfig(
+        bind=table.get("bind", str, "0.0.0.0"),
+        udp_port=port,
+        turn_username=username,
+        turn_password_file=password_file,
+        **addresses,
+    )
+
+
+NETWORK_ICE_KEYS = (
+    "stun_server",
+    "turn_server",
+    "turn_username",
+    "turn_password_file",
+    "public_address",
+)
+
+
+def read_turn_password(config: Config) -> str:
+    """The TURN password from its file, which must be private (mode 0600)."""
+    path = config.network.turn_password_file
+    if path is None:
+        raise ConfigError(config.path, "network.turn_password_file", "not set")
+    try:
+        if path.stat().st_mode & 0o077:
+            raise ConfigError(
+                config.path,
+                "network.turn_password_file",
+                f"{path} is readable by others: chmod 600",
+            )
+        password = path.read_text(encoding="utf-8").strip()
+    except OSError as exc:
+        raise ConfigError(
+            config.path, "network.turn_password_file", f"cannot read {path}: {exc.strerror}"
+        ) from exc
+    if not password:
+        raise ConfigError(config.path, "network.turn_password_file", f"{path} is empty")
+    return password
 
 
 def _audio(path: Path, data: Any) -> AudioConfig:

@@ -93,6 +93,7 @@ class FirebaseTestServer:
         self._httpd: ThreadingHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self.port = 0
+        self.host = "127.0.0.1"
 
     # -- set-up and test hooks ----------------------------------------------------------
     def add_user(self, email: str, password: str, uid: str) -> None:
@@ -101,13 +102,14 @@ class FirebaseTestServer:
     def add_custom_token(self, token: str, uid: str) -> None:
         self.custom_tokens[token] = uid
 
-    def start(self, port: int = 0) -> FirebaseTestServer:
+    def start(self, port: int = 0, host: str = "127.0.0.1") -> FirebaseTestServer:
         server = self
+        self.host = host
 
         class Handler(_Handler):
             owner = server
 
-        self._httpd = ThreadingHTTPServer(("127.0.0.1", port), Handler)
+        self._httpd = ThreadingHTTPServer((host, port), Handler)
         self._httpd.daemon_threads = True
         self.port = self._httpd.server_address[1]
         self._thread = threading.Thread(
@@ -118,11 +120,11 @@ class FirebaseTestServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}"
+        return f"http://{self.host}:{self.port}"
 
     @property
     def auth_host(self) -> str:
-        return f"127.0.0.1:{self.port}"
+        return f"{self.host}:{self.port}"
 
     def stop(self) -> None:
         """Go down: stop listening and cut every open stream."""

@@ -95,6 +95,11 @@ class PeerRecord:
     expires_ms: int
 
 
+# A sealed call offer (pysnac/call/offer.py) as text: the backends carry it, never read it.
+OfferWatcher = Callable[[bytes, str], None]  # (the publishing phone's key, the offer text)
+MAX_OFFER_CHARS = 4096
+
+
 class SigningIdentity(Protocol):
     """What a backend needs of `pysnac.channel.identity.Identity`."""
 
@@ -120,6 +125,13 @@ class Rendezvous(Protocol):
 
     def status(self) -> dict[str, bool]:
         """Backend name -> online."""
+
+    def publish_offer(self, text: str) -> bool:
+        """Leave a sealed call offer where our contacts' watches see it; False when this
+        backend cannot carry offers (lan, static) or the write failed."""
+
+    def watch_offers(self, on_offer: OfferWatcher) -> None:
+        """Call `on_offer(key, text)` for each new offer a watched key publishes."""
 
     def stop(self) -> None:
         """Withdraw our record where possible; join threads, close sockets and streams."""

@@ -28,8 +28,10 @@ from typing import Any
 import requests
 
 from drivers.rendezvous.base import (
+    MAX_OFFER_CHARS,
     Address,
     MalformedRecord,
+    OfferWatcher,
     PeerRecord,
     RecordError,
     RejectCounter,
@@ -96,6 +98,8 @@ class FirebaseRendezvous:
         self.stream_failures = 0
         self._status = StatusReporter(NAME, report)
         self._watchers = WatchList()
+        self._offer_watchers: list[OfferWatcher] = []
+        self._last_offer: dict[bytes, str] = {}  # per watched key: delivered once
         self._lock = threading.Lock()
         self._identity: SigningIdentity | None = None
         self._name = ""
@@ -221,6 +225,46 @@ class FirebaseRendezvous:
     def status(self) -> dict[str, bool]:
         return {NAME: self._status.online}
 
+    # -- call offers (pysnac/call/offer.py: sealed, so the database only stores them) ----
+    def publish_offer(self, text: str) -> bool:
+        """Put `text` in our node's `offer` slot, which our contacts' streams carry."""
+        with self._lock:
+            identity = self._identity
+        if identity is None or len(text) > MAX_OFFER_CHARS:
+            return False
+        kid = key_id(identity.signing_public)
+        try:
+            self._rest(
+                lambda db, t: db.child(PHONES_PATH, kid).update({"offer": text}, t),
+                self._http_timeout_s,
+            )
+        except (FirebaseUnreachable, FirebaseAuthRejected) as exc:
+            log.warning("firebase offer not published: %s", exc)
+            return False
+        return True
+
+    def watch_offers(self, on_offer: OfferWatcher) -> None:
+        """`on_offer(public_key, text)` on a stream thread for each new offer a watched
+        key publishes (the current one too, when its stream opens: it is checked as fresh
+        by whoever opens it)."""
+        with self._lock:
+            self._offer_watchers.append(on_offer)
+
+    def _offer_seen(self, public_key: bytes, node: Any) -> None:
+        text = node.get("offer") if isinstance(node, Mapping) else None
+        if not isinstance(text, str) or len(text) > MAX_OFFER_CHARS:
+            return
+        with self._lock:
+            if self._last_offer.get(public_key) == text:
+                return
+            self._last_offer[public_key] = text
+            watchers = list(self._offer_watchers)
+        for watcher in watchers:
+            try:
+                watcher(public_key, text)
+            except Exception:  # a watcher's bug must not kill the stream thread
+                log.exception("offer watcher failed")
+
     # -- the supervisor thread ----------------------------------------------------------
     def _supervise(self) -> None:
         backoff_s = self._retry_min_s
@@ -313,6 +357,7 @@ class FirebaseRendezvous:
                     self.rejected.add("malformed", f"firebase-stream:{kid}")
                     return
                 node[0] = apply_event(node[0], data["path"], data.get("data"), event == "patch")
+                self._offer_seen(public_key, node[0])
                 record = self._verify_node(public_key, node[0], f"firebase-stream:{kid}")
                 if record is not None:
                     self._stream_backoff_s.pop(public_key, None)

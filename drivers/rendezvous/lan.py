@@ -28,6 +28,7 @@ from zeroconf import (
 
 from drivers.rendezvous.base import (
     Address,
+    OfferWatcher,
     PeerRecord,
     PhoneFound,
     RecordError,
@@ -228,6 +229,12 @@ class LanRendezvous:
             cached = self._seen.get(public_key)
         if cached is not None:
             self._watchers.offer(cached)
+
+    def publish_offer(self, text: str) -> bool:
+        return False  # no place a peer behind a NAT could read it from: peers call directly
+
+    def watch_offers(self, on_offer: OfferWatcher) -> None:
+        pass
 
     def status(self) -> dict[str, bool]:
         return {NAME: self._status.online}

@@ -15,7 +15,14 @@ import time
 from collections.abc import Callable
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 
-from drivers.rendezvous.base import Address, PeerRecord, Rendezvous, SigningIdentity, WatchList
+from drivers.rendezvous.base import (
+    Address,
+    OfferWatcher,
+    PeerRecord,
+    Rendezvous,
+    SigningIdentity,
+    WatchList,
+)
 
 log = logging.getLogger(__name__)
 
@@ -70,6 +77,16 @@ class MultiRendezvous:
         if first:
             for backend in self.backends:
                 backend.watch(public_key, self._watchers.offer)
+
+    def publish_offer(self, text: str) -> bool:
+        published = False
+        for backend in self.backends:
+            published = backend.publish_offer(text) or published
+        return published
+
+    def watch_offers(self, on_offer: OfferWatcher) -> None:
+        for backend in self.backends:
+            backend.watch_offers(on_offer)
 
     def status(self) -> dict[str, bool]:
         merged: dict[str, bool] = {}

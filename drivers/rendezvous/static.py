@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterable
 
-from drivers.rendezvous.base import Address, PeerRecord, SigningIdentity
+from drivers.rendezvous.base import Address, OfferWatcher, PeerRecord, SigningIdentity
 from pysnac.contacts import Contact
 
 NAME = "static"
@@ -48,6 +48,12 @@ class StaticRendezvous:
 
     def watch(self, public_key: bytes, on_change: Callable[[PeerRecord], None]) -> None:
         """Static addresses never change while running."""
+
+    def publish_offer(self, text: str) -> bool:
+        return False  # no place a peer behind a NAT could read it from: peers call directly
+
+    def watch_offers(self, on_offer: OfferWatcher) -> None:
+        pass
 
     def status(self) -> dict[str, bool]:
         return {NAME: True}

@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
+import signal
 import sys
 from dataclasses import asdict
 from pathlib import Path
@@ -63,10 +65,20 @@ def configure(parser: argparse.ArgumentParser) -> None:
         metavar="SECONDS",
         help="bob's wall clock is off by this much; bob then also calls alice back",
     )
+    parser.add_argument(
+        "--network",
+        choices=("open", "nat", "symmetric-nat", "udp-blocked"),
+        help="both phones behind a home router of this kind, with coturn and the directory "
+        "on an internet, all in network namespaces (needs root; removed afterwards)",
+    )
     parser.add_argument("--firebase-url", metavar="URL", help="your database URL (firebase)")
     parser.add_argument(
         "--firebase-config", type=Path, metavar="FILE", help="your project's JSON (firebase)"
     )
+
+
+def _interrupt(*_: object) -> None:
+    raise KeyboardInterrupt
 
 
 def main(args: argparse.Namespace) -> int:
@@ -89,6 +101,13 @@ def main(args: argparse.Namespace) -> int:
         if args.real_audio:
             raise UsageError("--interactive plays the WAV clips; drop --real-audio")
         return run_interactive(clip, args.out)
+    if args.network is not None:
+        if args.interactive or choice.kind != "static":
+            raise UsageError("--network brings its own directory; drop --rendezvous/--interactive")
+        if os.geteuid() != 0:
+            raise UsageError("--network needs root (it builds network namespaces)")
+        # SIGTERM unwinds like Ctrl-C, so the namespaces and coturn are removed
+        signal.signal(signal.SIGTERM, _interrupt)
     if choice.kind == "lan" and not in_private_netns():
         return rerun_in_private_netns(sys.argv[1:])  # mDNS never on the host's network
     echo = (lambda _line: None) if args.json else print
@@ -103,6 +122,7 @@ def main(args: argparse.Namespace) -> int:
         real=args.real_audio,
         lcd=args.lcd,
         clock_skew_s=args.clock_skew,
+        network=args.network,
     )
     if args.json:
         data = asdict(result)

@@ -27,7 +27,7 @@ import signal
 import sys
 import threading
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from drivers.lcd.base import LcdDriver
 from pysnac.call_events import (
@@ -53,6 +53,9 @@ from pysnac.runtime.timers import Timers
 from pysnac_fsm import table
 from pysnac_fsm.machine import build_machine
 from pysnac_fsm.phone import PhoneModel
+
+if TYPE_CHECKING:
+    from pysnac.runtime.ice_calls import IceCalls
 
 log = logging.getLogger(__name__)
 
@@ -204,7 +207,8 @@ def build_phone(
     if rendezvous_opener is not None:
         directory = Directory(config.rendezvous.backends, rendezvous_opener, phonebook)
         inner = service
-        service = DirectoryCallService(inner, directory, post)
+        ice = ice_calls(config, inner, directory, phonebook)
+        service = DirectoryCallService(inner, directory, post, ice=ice)
 
         def start_directory() -> None:
             from pysnac.channel.identity import Identity
@@ -276,10 +280,36 @@ def check_audio(config: Config, post: PostEvent) -> None:
 
 def published_addresses(config: Config, service: CallService) -> list[tuple[str, int]]:
     """Where peers reach this phone: the bound host (0.0.0.0 = every local IPv4, expanded
-    by the backends) and the port the call service really bound (udp_port may be 0)."""
+    by the backends) and the port the call service really bound (udp_port may be 0), then
+    the configured public address (a port forward), if any."""
     local = service.local_address
     port = int(local[1]) if local else config.network.udp_port
-    return [(config.network.bind, port)]
+    public = [config.network.public_address] if config.network.public_address else []
+    return [(config.network.bind, port), *public]
+
+
+def ice_calls(
+    config: Config, service: CallService, directory: Directory, phonebook: Phonebook
+) -> IceCalls | None:
+    """Call offers and ICE when the call service runs on the ICE transport (STUN/TURN
+    configured); None otherwise (calls go to the record's address, as on a LAN)."""
+    from pysnac.runtime.ice_transport import IceMuxTransport
+
+    transport = getattr(service, "transport", None)
+    if not isinstance(transport, IceMuxTransport):
+        return None
+    from pysnac.channel.identity import Identity
+    from pysnac.runtime.ice_calls import IceCalls
+
+    identity, _ = Identity.load_or_create(config.device.key_file)
+    calls = IceCalls(
+        identity,
+        transport.agent,
+        publish=directory.publish_offer,
+        is_pinned=lambda key: phonebook.find_by_key(key) is not None,
+    )
+    directory.watch_offers(calls.on_offer)
+    return calls
 
 
 def default_call_service_factory(config: Config) -> CallServiceFactory:

@@ -77,6 +77,17 @@ def resolve(contact: Contact, family: int = socket.AF_INET) -> Contact:
     return dataclasses.replace(contact, address=(resolved, port))
 
 
+PATH_DIRECT = "direct"
+
+
+def path_of(transport: DatagramTransport, peer: tuple[str, int] | None) -> str:
+    """ "relay" when the call's datagrams go through a TURN relay, else "direct"."""
+    path_for = getattr(transport, "path_for", None)  # only the ICE transport has relays
+    if peer is None or path_for is None:
+        return PATH_DIRECT
+    return str(path_for(peer))
+
+
 def quality_bars(loss_percent: float) -> int:
     return sum(1 for step in QUALITY_LOSS_STEPS_PERCENT if loss_percent < step)
 
@@ -135,6 +146,7 @@ class UdpCallService:
         self.send_errors = 0
         self.marks: dict[str, float] = {}  # clock times of call milestones, for the summary
         self.sas = ""  # of the latest established call
+        self.path = PATH_DIRECT  # of the latest established call: direct or relay
         self._rtt_s: float | None = None  # of the latest established call
 
     # ---- lifecycle --------------------------------------------------------------------
@@ -405,6 +417,7 @@ class UdpCallService:
             self.sas = getattr(event.data, "sas", "")
             active = self.endpoint.active
             self._rtt_s = active.rtt_s if active is not None else None
+            self.path = path_of(self.transport, active.peer_addr if active else None)
 
     def _write_call_log(self, snap: MediaSnapshot) -> None:
         """One JSON line per call (for `make demo` and the benchmark), when configured."""
@@ -414,6 +427,7 @@ class UdpCallService:
             "event": "call",
             "marks": {**self.marks, "first_heard": snap.first_heard_at},
             "sas": self.sas,
+            "path": self.path,
             "rtt_ms": None if self._rtt_s is None else 1000.0 * self._rtt_s,
             "media": asdict(snap.media),
             "audio": asdict(snap.audio),

@@ -44,7 +44,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING
 
-from drivers.rendezvous.base import BackendStatus, PhoneFound
+from drivers.rendezvous.base import BackendStatus, OfferWatcher, PhoneFound
 from pysnac.call_events import (
     CallEvent,
     DirectoryStatus,
@@ -122,6 +122,7 @@ class Directory:
         self._watched: set[bytes] = set()
         self._new_keys: dict[str, tuple[bytes, str]] = {}  # casefolded name -> (key, fp)
         self._changed = threading.Condition()  # a record or a new key arrived
+        self._on_offer: OfferWatcher | None = None
 
     # ---- lifecycle --------------------------------------------------------------------
 
@@ -150,6 +151,8 @@ class Directory:
             if backend != STATIC_BACKEND:
                 post(CallEvent(EventName.DIRECTORY_STATUS, DirectoryStatus(backend, online)))
         self.rendezvous = rendezvous
+        if self._on_offer is not None:
+            rendezvous.watch_offers(self._on_offer)
         try:
             rendezvous.start(identity, name, addresses)
         except Exception:
@@ -169,6 +172,24 @@ class Directory:
                 rendezvous.stop()
             except Exception:
                 log.exception("rendezvous stop failed")
+
+    def publish_offer(self, text: str) -> bool:
+        """Leave a sealed call offer in our node (False: no backend could carry it)."""
+        rendezvous = self.rendezvous
+        if rendezvous is None:
+            return False
+        try:
+            return rendezvous.publish_offer(text)
+        except Exception:
+            log.exception("publishing a call offer failed")
+            return False
+
+    def watch_offers(self, on_offer: OfferWatcher) -> None:
+        """Offers our pinned contacts leave in their nodes go to `on_offer` (set before
+        `start`, or at once if started)."""
+        self._on_offer = on_offer
+        if self.rendezvous is not None:
+            self.rendezvous.watch_offers(on_offer)
 
     def status(self) -> dict[str, bool]:
         status = {kind: False for kind in self.failed}

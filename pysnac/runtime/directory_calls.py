@@ -11,6 +11,12 @@ the lock the worker places the call under, makes the late answer a no-op. A cont
 name the directory saw with another key is refused at once with KEY_CHANGED (until the
 user re-pairs or refuses the new key on the device). Every other request goes straight
 to the wrapped service.
+
+With STUN/TURN configured (`ice`), every call first sends a call offer through the
+directory and runs ICE (pysnac/runtime/ice_calls.py) on the worker; the INVITE then goes to
+the address of the ICE session that connected -- direct or through the relay. When no
+answer comes (a peer without ICE, or a directory that cannot carry offers), the call goes
+to the record's address as before.
 """
 
 from __future__ import annotations
@@ -18,14 +24,18 @@ from __future__ import annotations
 import logging
 import threading
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 from pysnac.call_events import CallEvent, CallService, EventName, Failure, LinkStats, PostEvent
 from pysnac.contacts import Contact
 from pysnac.runtime.directory import LOOKUP_TIMEOUT_S, Directory
 
+if TYPE_CHECKING:
+    from pysnac.runtime.ice_calls import IceCalls
+
 log = logging.getLogger(__name__)
 
-WORKER_JOIN_S = LOOKUP_TIMEOUT_S + 1.0
+WORKER_JOIN_S = LOOKUP_TIMEOUT_S + 12.0  # a lookup, or an ICE offer, answer and checks
 
 
 class DirectoryCallService:
@@ -37,8 +47,10 @@ class DirectoryCallService:
         directory: Directory,
         post: PostEvent,
         lookup_timeout_s: float = LOOKUP_TIMEOUT_S,
+        ice: IceCalls | None = None,
     ) -> None:
         self.inner = inner
+        self.ice = ice  # with STUN/TURN: every call first offers ICE through the directory
         self.directory = directory
         self._post = post
         self.lookup_timeout_s = lookup_timeout_s
@@ -58,7 +70,7 @@ class DirectoryCallService:
             self._post(refusal)
             return
         address = self.directory.address_for(contact)
-        if address is not None:
+        if address is not None and self.ice is None:
             self.inner.place_call(replace(contact, address=address))
             return
         worker = threading.Thread(
@@ -71,7 +83,20 @@ class DirectoryCallService:
         worker.start()
 
     def _find_and_call(self, contact: Contact, generation: int) -> None:
-        address = self.directory.lookup(contact, self.lookup_timeout_s)
+        ice_reason = ""
+        address: tuple[str, int] | None = None
+        if self.ice is not None:  # punch (or relay) first; what the record says otherwise
+            path = self.ice.connect(
+                contact.public_key, cancelled=lambda: generation != self._generation
+            )
+            if path is not None:
+                address = path.address
+            else:
+                ice_reason = self.ice.last_reason
+        if address is None:
+            address = self.directory.address_for(contact) or self.directory.lookup(
+                contact, self.lookup_timeout_s
+            )
         with self._lock:  # cancel_call takes this lock too: it cannot slip in between
             if generation != self._generation or self._closed:
                 log.info("lookup of %s finished after the call was given up", contact.name)
@@ -81,6 +106,9 @@ class DirectoryCallService:
                     self.inner.place_call(replace(contact, address=address))
                     return
                 event = self.directory.unreachable(contact)
+                if ice_reason and isinstance(event.data, Failure):
+                    detail = f"{event.data.detail}; {ice_reason}"
+                    event = CallEvent(event.name, Failure(event.data.reason, detail))
             except Exception as exc:  # a bug in the call layer must still end the call
                 log.exception("placing the call to %s failed", contact.name)
                 event = CallEvent(EventName.UNREACHABLE, Failure("Call failed", str(exc)))

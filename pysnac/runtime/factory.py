@@ -2,11 +2,12 @@
 
 `udp_call_service_factory(config)` returns `factory(post) -> UdpCallService`, which
 `Phone.start` starts: the identity from `device.key_file`, a UDP socket on
-`network.bind:udp_port`, the codec from `[codec]`, a fresh sound device of `audio.driver`
-for each call, and the pinned contacts from the phonebook beside the config (read at each
-call, so pairing takes effect at once). When the environment names `PYSNAC_CALL_LOG`,
-each finished call appends one JSON line of statistics there (`make demo` and
-`bench/bench_call.py` read it).
+`network.bind:udp_port` (with STUN or TURN configured, shared with the calls' ICE sessions:
+pysnac/runtime/ice_transport.py), the codec from `[codec]`, a fresh sound device of
+`audio.driver` for each call, and the pinned contacts from the phonebook beside the config
+(read at each call, so pairing takes effect at once). When the environment names
+`PYSNAC_CALL_LOG`, each finished call appends one JSON line of statistics there (`make
+demo` and `bench/bench_call.py` read it).
 """
 
 from __future__ import annotations
@@ -21,8 +22,10 @@ from pysnac.call_events import PostEvent
 
 if TYPE_CHECKING:
     from drivers.audio.base import AudioDevice, AudioParams
+    from drivers.net.base import DatagramTransport
     from pysnac.config import Config
     from pysnac.runtime.call_service import UdpCallService
+    from pysnac.runtime.ice import IceSettings
 
 from pysnac.media.limits import SAMPLE_RATE_HZ
 
@@ -46,6 +49,22 @@ def audio_params(config: Config) -> AudioParams:
         output_device=device(audio.output_device),
         input_wav=audio.input_wav,
         output_wav=audio.output_wav,
+    )
+
+
+def ice_settings(config: Config) -> IceSettings:
+    """STUN/TURN from `[network]` (no servers: ICE is off and calls go as on a LAN)."""
+    from pysnac.config import read_turn_password
+    from pysnac.runtime.ice import IceSettings
+
+    network = config.network
+    if network.turn_server is None:
+        return IceSettings(stun_server=network.stun_server)
+    return IceSettings(
+        stun_server=network.stun_server,
+        turn_server=network.turn_server,
+        turn_username=network.turn_username,
+        turn_password=read_turn_password(config),
     )
 
 
@@ -73,7 +92,12 @@ def udp_call_service_factory(config: Config) -> Callable[[PostEvent], UdpCallSer
             fec=config.codec.fec,
             dtx=config.codec.dtx,
         )
-        transport = UdpTransport((config.network.bind, config.network.udp_port))
+        transport: DatagramTransport = UdpTransport((config.network.bind, config.network.udp_port))
+        settings = ice_settings(config)
+        if settings.enabled:  # across NATs: the calls' ICE sessions share the transport
+            from pysnac.runtime.ice_transport import IceMuxTransport
+
+            transport = IceMuxTransport(transport, settings).start()
         call_log = os.environ.get(CALL_LOG_ENV)
         skew_s = float(os.environ.get(CLOCK_SKEW_ENV, "0") or 0)
         return UdpCallService(
