@@ -1,13 +1,17 @@
 # PySNAC: every target installs what it needs first (scripts/setup.sh is idempotent).
 PY := .venv/bin/python
 
-.PHONY: setup test test-all demo diagram bench attack fuzz lint clean
+.PHONY: setup test test-all test-nat demo diagram bench attack fuzz lint clean
 
 setup:
 	@bash scripts/setup.sh
 
 test: setup
 	@bash scripts/run-tests.sh
+
+# Every pair of home-router kinds, a real call each (root; a few minutes).
+test-nat: setup
+	$(PY) -m pytest tests/test_nat_calls.py tests/test_netns_rig.py -m "netns or nat_matrix"
 
 demo: setup
 	$(PY) main.py demo

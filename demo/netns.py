@@ -298,6 +298,8 @@ class NetRig:
     def _build(self) -> None:
         self.internet = self._namespace("inet")
         self._ip("link", "add", "br0", "type", "bridge", namespace=self.internet)
+        # the internet routes between homes with no NAT (their own addresses)
+        self._run(["ip", "netns", "exec", self.internet, "sysctl", "-qw", "net.ipv4.ip_forward=1"])
         for address in (INTERNET_IP, INTERNET_IP2):
             self._ip(
                 "addr", "add", f"{address}/{INTERNET_PREFIX}", "dev", "br0", namespace=self.internet

@@ -149,12 +149,13 @@ def run_demo(
     lcd: str = "stdio",
     clock_skew_s: float = 0.0,
     network: str | None = None,
+    bob_network: str | None = None,
 ) -> DemoResult:
     """`real`: the phones use PyAudio on virtual devices (demo/sound.py); `lcd`: the phones'
     LCD kind (`plate-emulated` draws through the plate driver on the emulated plate).
     `clock_skew_s`: bob's wall clock is off by that much, and bob then calls alice back.
-    `network`: both phones behind home routers of that kind, in namespaces
-    (demo/network.py)."""
+    `network`: both phones behind home routers of that kind (bob's of `bob_network` if
+    given), in namespaces (demo/network.py)."""
     check_clip(clip)
     start = time.monotonic()
     printed: dict[str, list[str]] = {}
@@ -169,7 +170,9 @@ def run_demo(
     with (
         tempfile.TemporaryDirectory(prefix="pysnac-demo-") as tmp,
         (
-            network_directory(network, echo) if network else demo_directory(rendezvous, echo)
+            network_directory(network, echo, bob_network)
+            if network
+            else demo_directory(rendezvous, echo)
         ) as directory,
         real_audio(real, echo) as sound,
     ):

@@ -18,3 +18,13 @@ if str(REPO) not in sys.path:
 @pytest.fixture
 def repo() -> Path:
     return REPO
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The full NAT matrix (minutes of calls) runs only when asked: `-m nat_matrix`."""
+    if "nat_matrix" in (config.getoption("markexpr") or ""):
+        return
+    skip = pytest.mark.skip(reason="the full NAT matrix: make test-nat (-m nat_matrix)")
+    for item in items:
+        if "nat_matrix" in item.keywords:
+            item.add_marker(skip)

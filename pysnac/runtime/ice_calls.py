@@ -177,7 +177,7 @@ class IceCalls:
     def _drop(self, reason: str) -> None:
         with self._lock:
             self.rejected[reason] += 1
-        log.info("call offer dropped (%s)", reason)
+        log.warning("call offer dropped (%s)", reason)
 
     def close(self) -> None:
         with self._lock:
