@@ -275,6 +275,19 @@ class NetRig:
 
         return run_in(self.homes[home].namespace, probe)
 
+    def unplug(self, home: str) -> None:
+        """Take the phone's network away (cable out: no address, no route)."""
+        namespace = self.homes[home].namespace
+        self._ip("addr", "flush", "dev", "eth0", namespace=namespace)
+        self._ip("link", "set", "eth0", "down", namespace=namespace)
+
+    def plug(self, home: str) -> None:
+        """Give it back, as DHCP would: address, link, default route."""
+        found = self.homes[home]
+        self._ip("addr", "replace", f"{found.ip}/24", "dev", "eth0", namespace=found.namespace)
+        self._ip("link", "set", "eth0", "up", namespace=found.namespace)
+        self._ip("route", "replace", "default", "via", found.gateway, namespace=found.namespace)
+
     # ---- building ---------------------------------------------------------------------
 
     def _ip(self, *args: str, namespace: str | None = None) -> None:

@@ -82,6 +82,7 @@ class DemoResult:
     clock_skew_s: float = 0.0  # bob's wall clock was off by this much
     call_back_ok: bool | None = None  # with a skew: bob called alice back, and it connected
     path: dict[str, str] = field(default_factory=dict)  # per phone: "direct" or "relay"
+    rtt_ms: dict[str, float | None] = field(default_factory=dict)  # per phone: handshake RTT
 
     @property
     def sas_match(self) -> bool:
@@ -354,6 +355,7 @@ def _summarise(
         screens=screens,
         devices={name: call.get("audio", {}) for name, call in calls.items()},
         path={name: call.get("path", "direct") for name, call in calls.items()},
+        rtt_ms={name: call.get("rtt_ms") for name, call in calls.items()},
     )
 
 

@@ -100,6 +100,7 @@ class LinkStats:
     frames_concealed: int = 0
     input_overflows: int = 0
     output_underruns: int = 0
+    relayed: bool = False  # the media goes through a TURN relay (no direct path)
     extra: dict[str, float] = field(default_factory=dict)
 
 

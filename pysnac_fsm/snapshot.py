@@ -44,6 +44,7 @@ def screen_snapshot(model: PhoneModel, now: float) -> ScreenContext:
         volume=model.volume,
         muted=model.muted,
         link_bars=model.link.quality_bars,
+        relayed=model.link.relayed,
         reason=model.reason,
         duration_s=model.duration_s,
     )

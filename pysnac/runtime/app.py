@@ -218,6 +218,8 @@ def build_phone(
             try:
                 addresses = published_addresses(config, inner)
                 directory.start(post, identity, config.device.name, addresses)
+                if ice is not None:  # re-gather and re-publish as the network changes
+                    watch_reachability(config, inner, directory, addresses[0])
             except Exception:  # a rendezvous fault never stops the phone
                 log.exception("the rendezvous could not start")
 
@@ -286,6 +288,22 @@ def published_addresses(config: Config, service: CallService) -> list[tuple[str,
     port = int(local[1]) if local else config.network.udp_port
     public = [config.network.public_address] if config.network.public_address else []
     return [(config.network.bind, port), *public]
+
+
+def watch_reachability(
+    config: Config, service: CallService, directory: Directory, bound: tuple[str, int]
+) -> None:
+    """Host, server-reflexive and public addresses, re-published when they change."""
+    from drivers.rendezvous.base import expand_wildcards
+    from pysnac.runtime.ice_transport import IceMuxTransport
+
+    transport = getattr(service, "transport", None)
+    if isinstance(transport, IceMuxTransport):
+        transport.watch_reachability(
+            hosts=lambda: expand_wildcards([bound]),
+            public=config.network.public_address,
+            publish=directory.update,
+        )
 
 
 def ice_calls(

@@ -36,6 +36,7 @@ from pysnac.channel.invite_stamps import InviteStamps
 from pysnac.contacts import Contact
 from pysnac.errors import PysnacError
 from pysnac.limits import REASON_MAX_CHARS
+from pysnac.runtime.ice import PATH_DIRECT, PATH_RELAY
 from pysnac.stamp_file import load_stamps, save_stamps
 
 if TYPE_CHECKING:  # the media stack (Opus, numpy) loads with the first call, not at start-up
@@ -75,9 +76,6 @@ def resolve(contact: Contact, family: int = socket.AF_INET) -> Contact:
         raise NetworkError(f"cannot resolve {host}: {exc}") from exc
     resolved = str(infos[0][4][0])
     return dataclasses.replace(contact, address=(resolved, port))
-
-
-PATH_DIRECT = "direct"
 
 
 def path_of(transport: DatagramTransport, peer: tuple[str, int] | None) -> str:
@@ -297,6 +295,7 @@ class UdpCallService:
             frames_concealed=media.concealed,
             input_overflows=snap.audio.input_overflows,
             output_underruns=snap.audio.output_underruns,
+            relayed=self.path == PATH_RELAY,
             extra=extra,
         )
 

@@ -173,6 +173,16 @@ class Directory:
             except Exception:
                 log.exception("rendezvous stop failed")
 
+    def update(self, addresses: list[Address]) -> None:
+        """Re-publish our record with new addresses (the network changed)."""
+        rendezvous = self.rendezvous
+        if rendezvous is None:
+            return
+        try:
+            rendezvous.update(addresses)
+        except Exception:
+            log.exception("re-publishing our addresses failed")
+
     def publish_offer(self, text: str) -> bool:
         """Leave a sealed call offer in our node (False: no backend could carry it)."""
         rendezvous = self.rendezvous

@@ -145,6 +145,8 @@ class IceAgent:
         for session in sessions:
             with contextlib.suppress(Exception):
                 self._call(self._close_session(session), LOOP_JOIN_S)
+        with contextlib.suppress(Exception):
+            self._call(self._cancel_tasks(), LOOP_JOIN_S)
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(LOOP_JOIN_S)
         if not self._thread.is_alive():
@@ -321,6 +323,12 @@ class IceAgent:
         if not session.connected.is_set():
             session.reason = session.reason or "closed"
             session.failed.set()
+
+    async def _cancel_tasks(self) -> None:
+        tasks = [t for t in asyncio.all_tasks() if t is not asyncio.current_task()]
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
     async def _reap_forever(self) -> None:
         while True:

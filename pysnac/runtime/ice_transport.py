@@ -16,10 +16,14 @@ import logging
 import queue
 import threading
 import time
+from collections.abc import Callable
 
 from drivers.net.base import Address, DatagramTransport, TransportClosed
 from pysnac.errors import PysnacError
 from pysnac.runtime.ice import PATH_DIRECT, IceAgent, IceSettings
+from pysnac.runtime.reachability import Reachability, is_stun
+
+Publish = Callable[[list[Address]], None]
 
 log = logging.getLogger(__name__)
 
@@ -40,6 +44,7 @@ class IceMuxTransport:
         self._reader = threading.Thread(target=self._read_udp, name="net-udp", daemon=True)
         self._last_queued_s = 0.0
         self.dropped = 0  # datagrams that found the inbox full
+        self.reachability: Reachability | None = None
 
     def start(self) -> IceMuxTransport:
         self.agent.start()
@@ -83,6 +88,8 @@ class IceMuxTransport:
         if self._closed.is_set():
             return
         self._closed.set()
+        if self.reachability is not None:
+            self.reachability.close()
         self.udp.close()
         self.agent.close()
         self._reader.join(THREAD_JOIN_S)
@@ -114,5 +121,19 @@ class IceMuxTransport:
                 log.warning("receive failed: %s", exc)
                 self._closed.wait(RECV_ERROR_PAUSE_S)
                 continue
-            if item is not None:
-                self._put(item[0], item[1], self.udp.last_queued_s)
+            if item is None:
+                continue
+            watcher = self.reachability
+            if watcher is not None and is_stun(item[0]) and watcher.on_datagram(item[0]):
+                continue  # our own binding answer: not for the call layer
+            self._put(item[0], item[1], self.udp.last_queued_s)
+
+    def watch_reachability(
+        self, hosts: Callable[[], list[Address]], public: Address | None, publish: Publish
+    ) -> Reachability:
+        """Keep the published candidates true (pysnac/runtime/reachability.py) until close."""
+        settings = self.agent.settings
+        self.reachability = Reachability(
+            self.udp, settings.stun_server or settings.turn_server, hosts, public, publish
+        ).start()
+        return self.reachability

@@ -1,5 +1,5 @@
-"""A hostile directory, and a relay that is down, between two homes (root; namespaces the
-tests build with demo/netns.py).
+"""Phones in two homes (root; namespaces the tests build with demo/netns.py): a hostile
+directory, the relay down, the published candidates, and a phone whose network comes late.
 
 The directory is the Firebase protocol test server in the rig's internet namespace; the
 test takes it over after both phones are online and plays the attacker with the
@@ -13,6 +13,7 @@ dropped in alice's log.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import secrets
 import socket
@@ -27,7 +28,7 @@ from demo.netns import INTERNET_IP2, missing_requirements, run_in
 from demo.network import NetworkDirectory, network_directory
 from demo.phones import STDERR_NAME, PhoneProcess
 from demo.run import ALICE_CLIP, _script, prepare
-from drivers.rendezvous.record import key_id, sign_record, to_text
+from drivers.rendezvous.record import key_id, sign_record, to_text, verify_text
 from pysnac.call.offer import _HEADER, KIND_ANSWER, MAGIC, SIGNING_CONTEXT
 from pysnac.call.offer import to_text as offer_text
 from pysnac.channel.identity import Identity, static_public_from_signing
@@ -47,21 +48,32 @@ class Homes:
         self.server = directory.server
 
 
-@pytest.fixture
-def homes(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Homes]:
-    kinds = getattr(request, "param", ("nat", "nat"))
+@contextlib.contextmanager
+def two_homes(
+    tmp_path: Path, kinds: tuple[str, str], unplugged: tuple[str, ...] = ()
+) -> Iterator[Homes]:
+    """Both phones started (those in `unplugged` with no network) and ready."""
     with network_directory(kinds[0], lambda _line: None, kinds[1]) as directory:
+        assert directory.rig is not None
         alice_spec, bob_spec = prepare(tmp_path / "phones", tmp_path / "out", ALICE_CLIP, directory)
+        for name in unplugged:
+            directory.rig.unplug(name)
         alice = PhoneProcess(alice_spec, prefix=directory.prefix("alice"))
         bob = PhoneProcess(bob_spec, prefix=directory.prefix("bob"))
         try:
-            directory.wait_online([alice, bob])
+            directory.wait_online([p for p in (alice, bob) if p.name not in unplugged])
             alice.wait_ready(STEP_S)
             bob.wait_ready(STEP_S)
             yield Homes(directory, alice, bob)
         finally:
             for phone in (alice, bob):
                 phone.quit()
+
+
+@pytest.fixture
+def homes(tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[Homes]:
+    with two_homes(tmp_path, getattr(request, "param", ("nat", "nat"))) as found:
+        yield found
 
 
 def dial(alice: PhoneProcess) -> int:
@@ -170,3 +182,35 @@ def test_relay_down(homes: Homes, works: bool) -> None:
     mark = dial(homes.alice)
     _, _, ended = homes.alice.wait_state("hangup", 2 * STEP_S, mark)
     assert ended.get("reason"), ended
+
+
+def test_published_record_carries_the_reflexive_address(homes: Homes) -> None:
+    """Each phone's record lists its home address and the address its router maps the
+    call socket to (STUN from that very socket), so a peer on either side can use it."""
+    rig = homes.directory.rig
+    assert rig is not None
+    for phone in (homes.alice, homes.bob):
+        node = f"phones/{key_id(phone.spec.public_key)}/record"
+        home = rig.homes[phone.name]
+
+        def addresses(node: str = node) -> list[tuple[str, int]]:
+            text = homes.server.get_raw(node)
+            return verify_text(text, int(time.time() * 1000)).addresses if text else []
+
+        homes.server.wait_until(
+            lambda a=addresses, h=home: any(host == h.wan_ip for host, _ in a()), STEP_S
+        )
+        hosts = [host for host, _ in addresses()]
+        assert home.ip in hosts and home.wan_ip in hosts
+
+
+def test_a_phone_whose_network_comes_late_is_found_and_called(tmp_path: Path) -> None:
+    """bob boots with no network (no address, no route), then gets one: he publishes
+    himself, and alice's call reaches him."""
+    with two_homes(tmp_path, ("nat", "nat"), unplugged=("bob",)) as homes:
+        rig = homes.directory.rig
+        assert rig is not None
+        rig.plug("bob")
+        homes.directory.wait_online([homes.bob])
+        timeline = _script(homes.alice, homes.bob, 0.5)
+        assert len(set(timeline["sas"].values())) == 1 and "" not in timeline["sas"].values()
