@@ -171,6 +171,8 @@ class IceCalls:
             self.agent.connect(session, offer)  # our checks start with the answer's journey
             if not self._publish(to_text(sealed)):
                 log.warning("could not answer a call offer: the directory refused it")
+        except IceError as exc:
+            log.warning("could not answer a call offer: %s", exc)
         except Exception:  # a worker's fault must never reach the directory thread
             log.exception("answering a call offer failed")
 
