@@ -5,6 +5,7 @@ agent is a stand-in that records what it is asked (and cannot gather)."""
 
 from __future__ import annotations
 
+import threading
 import time
 
 import pytest
@@ -12,7 +13,7 @@ import pytest
 from pysnac.call.offer import KIND_ANSWER, KIND_OFFER, IceParams, seal_offer, to_text
 from pysnac.channel.identity import Identity
 from pysnac.runtime.ice import IceError
-from pysnac.runtime.ice_calls import IceCalls
+from pysnac.runtime.ice_calls import MAX_ANSWERING, IceCalls
 
 PARAMS = IceParams("ufrg", "p" * 22, ())
 
@@ -70,3 +71,28 @@ def test_what_starts_nothing(parties: tuple[Identity, ...]) -> None:
         "unexpected_answer": 1,
         "malformed": 1,
     }
+
+
+class BlockedAgent:
+    """Gathering that waits until the test lets it go."""
+
+    def __init__(self) -> None:
+        self.release = threading.Event()
+        self.prepared: list[bool] = []
+
+    def prepare(self, controlling: bool) -> None:
+        self.prepared.append(controlling)
+        self.release.wait(10.0)
+        raise IceError("released")
+
+
+def test_a_flood_of_offers_costs_at_most_max_answering(parties: tuple[Identity, ...]) -> None:
+    alice, bob, _ = parties
+    agent = BlockedAgent()
+    calls = callee(bob, {alice.signing_public}, agent)  # type: ignore[arg-type]
+    for n in range(MAX_ANSWERING + 3):
+        calls.on_offer(alice.signing_public, offer(alice, bob, token=bytes([n]) * 16))
+    agent.release.set()
+    calls.close()
+    assert len(agent.prepared) == MAX_ANSWERING
+    assert calls.rejected == {"busy": 3}

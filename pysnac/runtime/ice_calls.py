@@ -43,6 +43,7 @@ ANSWER_WAIT_S = 3.0  # a callee that does not answer the offer by then is not li
 CONNECT_WAIT_S = ICE_CONNECT_S + RELAY_GRACE_S
 SEEN_TOKENS = 256  # offers remembered against replays (each is fresh for 30 s anyway)
 CALLEE_JOIN_S = 2.0
+MAX_ANSWERING = 2  # offers being answered at once (each gathers and may allocate a relay)
 
 
 @dataclass(frozen=True)
@@ -158,7 +159,13 @@ class IceCalls:
             target=self._answer, args=(offer,), name="ice-answer", daemon=True
         )
         with self._lock:
-            self._workers = [w for w in self._workers if w.is_alive()] + [worker]
+            self._workers = [w for w in self._workers if w.is_alive()]
+            busy = len(self._workers) >= MAX_ANSWERING
+            if not busy:
+                self._workers.append(worker)
+        if busy:  # a contact flooding offers costs at most this many gatherings at once
+            self._drop("busy")
+            return
         worker.start()
 
     def _answer(self, offer: CallOffer) -> None:
