@@ -288,6 +288,17 @@ class NetRig:
         self._ip("link", "set", "eth0", "up", namespace=found.namespace)
         self._ip("route", "replace", "default", "via", found.gateway, namespace=found.namespace)
 
+    def renumber(self, home: str, host: int) -> str:
+        """The phone gets another address in its home network (a DHCP change): the old one
+        is gone at once, as is the route through it. Returns the new address."""
+        found = self.homes[home]
+        subnet = HOME_SUBNETS[home]
+        found.ip = f"{subnet}.{host}"
+        self._ip("addr", "flush", "dev", "eth0", namespace=found.namespace)
+        self._ip("addr", "add", f"{found.ip}/24", "dev", "eth0", namespace=found.namespace)
+        self._ip("route", "replace", "default", "via", found.gateway, namespace=found.namespace)
+        return found.ip
+
     # ---- building ---------------------------------------------------------------------
 
     def _ip(self, *args: str, namespace: str | None = None) -> None:

@@ -155,3 +155,16 @@ def test_garbage_text_is_refused() -> None:
             from_text(text)
     with pytest.raises(OfferError):
         open_offer(Identity.generate(), struct.pack(">I", 7), NOW_MS)
+
+
+def test_a_restart_offer_says_so(alice: Identity, bob: Identity) -> None:
+    sealed = seal_offer(alice, bob.signing_public, KIND_OFFER, TOKEN, NOW_MS, DIRECT, None, True)
+    assert open_offer(bob, sealed, NOW_MS).restart
+    plain = seal_offer(alice, bob.signing_public, KIND_OFFER, TOKEN, NOW_MS, DIRECT, None)
+    assert not open_offer(bob, plain, NOW_MS).restart
+
+
+def test_a_restart_flag_that_is_not_true_is_refused(alice: Identity, bob: Identity) -> None:
+    params = {"direct": DIRECT.to_json(), "restart": False}
+    with pytest.raises(OfferError):
+        open_offer(bob, forged(alice, bob.signing_public, alice.signing_public, params), NOW_MS)

@@ -214,3 +214,33 @@ def test_a_phone_whose_network_comes_late_is_found_and_called(tmp_path: Path) ->
         homes.directory.wait_online([homes.bob])
         timeline = _script(homes.alice, homes.bob, 0.5)
         assert len(set(timeline["sas"].values())) == 1 and "" not in timeline["sas"].values()
+
+
+def test_an_address_change_during_a_call(tmp_path: Path) -> None:
+    """bob's home network gives him another address in the middle of a call: his phone
+    notices, restarts ICE through the directory, and the call goes on (the call would
+    end as lost PEER_LOST_S after the change otherwise)."""
+    with two_homes(tmp_path, ("nat", "nat")) as homes:
+        rig = homes.directory.rig
+        assert rig is not None
+        mark = dial(homes.alice)
+        homes.bob.wait_state("ringing", STEP_S)
+        homes.bob.press("select")
+        homes.alice.wait_state("in_call", STEP_S, mark)
+        moved_at = homes.alice.mark
+        rig.renumber("bob", 3)
+        # the in-call screen ticks each second; 8 s after the move the call is still up
+        homes.alice.wait_for(
+            lambda r: (
+                r.get("type") == "screen" and "0:0" in r["lines"][0] and "0:08" in r["lines"][0]
+            ),
+            3 * STEP_S,
+            moved_at,
+            what="the call time 0:08",
+        )
+        assert not [r for _, r in homes.alice.records[moved_at:] if r.get("state") == "hangup"]
+        hangup_mark = homes.alice.mark
+        homes.alice.press("select")
+        homes.alice.wait_state("hangup", STEP_S, hangup_mark)
+        log = (homes.bob.spec.folder / STDERR_NAME).read_text(encoding="utf-8")
+        assert "ICE restart failed" not in log

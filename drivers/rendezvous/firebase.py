@@ -185,7 +185,19 @@ class FirebaseRendezvous:
         with self._lock:
             self._addresses = expand_wildcards(addresses)
             self._publish_due = True
+        self._reconnect()
         self._wake.set()
+
+    def _reconnect(self) -> None:
+        """Our address moved: pooled connections and streams from the old one are dead
+        (their answers go to an address we no longer have) until their timeouts; drop
+        them now so the next request and the reopened streams use the new address."""
+        for adapter in self._app.requests.adapters.values():
+            pool = getattr(adapter, "poolmanager", None)
+            if pool is not None:
+                pool.clear()
+        for stream in list(self._streams.values()):
+            stream.close()
 
     def _publish(self) -> None:
         with self._lock:  # snapshot and clear together: an update() from now on is due again

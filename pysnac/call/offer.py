@@ -110,6 +110,7 @@ class CallOffer:
     timestamp_ms: int
     direct: IceParams
     relay: IceParams | None
+    restart: bool = False  # replaces the ICE session of a call in progress (an address moved)
 
 
 def to_text(sealed: bytes) -> str:
@@ -134,6 +135,7 @@ def seal_offer(
     now_ms: int,
     direct: IceParams,
     relay: IceParams | None,
+    restart: bool = False,
 ) -> bytes:
     """Sign with our identity, seal to `recipient` (an Ed25519 public key)."""
     if kind not in (KIND_OFFER, KIND_ANSWER) or len(token) != TOKEN_BYTES:
@@ -141,6 +143,8 @@ def seal_offer(
     body: dict[str, Any] = {"direct": direct.to_json()}
     if relay is not None:
         body["relay"] = relay.to_json()
+    if restart:
+        body["restart"] = True
     params = json.dumps(body, separators=(",", ":")).encode("utf-8")
     if len(params) > MAX_PARAMS_BYTES:
         raise ValueError(f"offer parameters are {len(params)} bytes, over {MAX_PARAMS_BYTES}")
@@ -180,9 +184,14 @@ def open_offer(identity: Identity, sealed: bytes, now_ms: int) -> CallOffer:
         body = json.loads(plaintext[_HEADER.size : _HEADER.size + length].decode("utf-8"))
     except (UnicodeDecodeError, ValueError):
         raise OfferError("parameters are not JSON") from None
-    if not isinstance(body, dict) or not set(body) <= {"direct", "relay"} or "direct" not in body:
-        raise OfferError("parameters are not an object of direct, relay")
+    if (
+        not isinstance(body, dict)
+        or not set(body) <= {"direct", "relay", "restart"}
+        or "direct" not in body
+        or body.get("restart", True) is not True
+    ):
+        raise OfferError("parameters are not an object of direct, relay, restart")
     relay = IceParams.from_json(body["relay"]) if "relay" in body else None
-    return CallOffer(
-        kind, sender, recipient, token, timestamp_ms, IceParams.from_json(body["direct"]), relay
-    )
+    direct = IceParams.from_json(body["direct"])
+    restart = "restart" in body
+    return CallOffer(kind, sender, recipient, token, timestamp_ms, direct, relay, restart)

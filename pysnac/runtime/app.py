@@ -219,7 +219,7 @@ def build_phone(
                 addresses = published_addresses(config, inner)
                 directory.start(post, identity, config.device.name, addresses)
                 if ice is not None:  # re-gather and re-publish as the network changes
-                    watch_reachability(config, inner, directory, addresses[0])
+                    watch_reachability(config, inner, directory, addresses[0], ice)
             except Exception:  # a rendezvous fault never stops the phone
                 log.exception("the rendezvous could not start")
 
@@ -291,7 +291,11 @@ def published_addresses(config: Config, service: CallService) -> list[tuple[str,
 
 
 def watch_reachability(
-    config: Config, service: CallService, directory: Directory, bound: tuple[str, int]
+    config: Config,
+    service: CallService,
+    directory: Directory,
+    bound: tuple[str, int],
+    ice: IceCalls,
 ) -> None:
     """Host, server-reflexive and public addresses, re-published when they change."""
     from drivers.rendezvous.base import expand_wildcards
@@ -303,6 +307,7 @@ def watch_reachability(
             hosts=lambda: expand_wildcards([bound]),
             public=config.network.public_address,
             publish=directory.update,
+            on_change=ice.network_changed,
         )
 
 

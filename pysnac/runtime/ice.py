@@ -45,6 +45,7 @@ T = TypeVar("T")
 GATHER_TIMEOUT_S = 5.0  # STUN and TURN answers while gathering (TURN allocate: 2 round trips)
 ICE_CONNECT_S = 8.0  # checks give up after this (then the call falls back or fails)
 RELAY_GRACE_S = 0.5  # the relay session starts this long after the direct one
+CALL_ACTIVE_S = 2.0  # a session that carried a datagram this recently is in a call
 SESSION_IDLE_S = 10.0  # a connected session with no datagram either way for this long ends
 REAP_EVERY_S = 1.0
 LOOP_JOIN_S = 2.0
@@ -127,6 +128,7 @@ class IceAgent:
         self._by_address: dict[Address, IceSession] = {}
         self._closed = False
         self._sending: set[asyncio.Task[None]] = set()
+        self.on_connected: Callable[[], None] | None = None  # a call's session connected
         self.sent = self.received = 0
 
     # ---- life cycle (any thread) ------------------------------------------------------
@@ -187,6 +189,22 @@ class IceAgent:
     def close_session(self, session: IceSession) -> None:
         with contextlib.suppress(IceError):
             self._call(self._close_session(session), LOOP_JOIN_S)
+
+    def adopt(self, old: IceSession, new: IceSession) -> None:
+        """`new` (a restarted session) now carries the call `old` carried, under the same
+        address, so the call layer sees no change; `old` is closed."""
+        with self._lock:
+            if old.address is not None:
+                new.address = old.address
+                self._by_address[old.address] = new
+        self.close_session(old)
+
+    def in_call(self) -> bool:
+        """Whether a connected session carried a datagram lately (a call is running)."""
+        now = self._clock()
+        with self._lock:
+            sessions = list(self._sessions)
+        return any(s.connected.is_set() and now - s.last_active_s < CALL_ACTIVE_S for s in sessions)
 
     def session_for(self, address: Address) -> IceSession | None:
         with self._lock:
@@ -285,6 +303,8 @@ class IceAgent:
                 self._by_address[address] = session
             log.info("ICE connected: %s via %s:%s", path, *address)
             session.connected.set()
+            if self.on_connected is not None:
+                self.on_connected()
         self._loop.create_task(self._receive(session, connection))
 
     async def _receive(self, session: IceSession, connection: Any) -> None:

@@ -74,6 +74,7 @@ class IceCalls:
         self._pending: dict[bytes, tuple[bytes, threading.Event, list[CallOffer]]] = {}
         self._seen: OrderedDict[bytes, None] = OrderedDict()
         self._workers: list[threading.Thread] = []
+        self._calls: dict[bytes, IceSession] = {}  # the latest session per peer key
         self.rejected: Counter[str] = Counter()
         self.last_reason = ""
 
@@ -84,6 +85,38 @@ class IceCalls:
 
     def connect(self, public_key: bytes, cancelled: Callable[[], bool]) -> IcePath | None:
         """Offer, wait for the answer, punch; the path, or None (`last_reason` says why)."""
+        session = self._offer_and_connect(public_key, cancelled, restart=False)
+        if session is None or session.address is None:
+            return None
+        with self._lock:
+            self._calls[public_key] = session
+        return IcePath(session.address, session.path)
+
+    def network_changed(self) -> None:
+        """Our addresses moved: restart the ICE session of a call in progress (the far side
+        cannot reach our new address until we offer it), keeping the call's address."""
+        if not self.agent.in_call():
+            return
+        with self._lock:
+            calls = list(self._calls.items())
+        for public_key, session in calls:
+            threading.Thread(
+                target=self._restart, args=(public_key, session), name="ice-restart", daemon=True
+            ).start()
+
+    def _restart(self, public_key: bytes, old: IceSession) -> None:
+        log.info("network changed during a call: restarting ICE")
+        new = self._offer_and_connect(public_key, lambda: False, restart=True)
+        if new is None:
+            log.warning("ICE restart failed: %s", self.last_reason)
+            return
+        self.agent.adopt(old, new)
+        with self._lock:
+            self._calls[public_key] = new
+
+    def _offer_and_connect(
+        self, public_key: bytes, cancelled: Callable[[], bool], restart: bool
+    ) -> IceSession | None:
         try:
             session = self.agent.prepare(controlling=True)
         except IceError as exc:
@@ -97,7 +130,7 @@ class IceCalls:
         try:
             direct, relay = session.local_params()
             sealed = seal_offer(
-                self.identity, public_key, KIND_OFFER, token, self._now_ms(), direct, relay
+                self.identity, public_key, KIND_OFFER, token, self._now_ms(), direct, relay, restart
             )
             if not self._publish(to_text(sealed)):
                 self.last_reason = "the directory cannot carry call offers"
@@ -109,8 +142,7 @@ class IceCalls:
             if not self.agent.wait(session, CONNECT_WAIT_S) or cancelled():
                 self.last_reason = session.reason or "ICE checks failed"
                 return self._fail(session)
-            assert session.address is not None
-            return IcePath(session.address, session.path)
+            return session
         finally:
             with self._lock:
                 self._pending.pop(token, None)
@@ -178,6 +210,14 @@ class IceCalls:
             self.agent.connect(session, offer)  # our checks start with the answer's journey
             if not self._publish(to_text(sealed)):
                 log.warning("could not answer a call offer: the directory refused it")
+                return
+            if not self.agent.wait(session, CONNECT_WAIT_S):
+                return
+            with self._lock:
+                old = self._calls.get(offer.sender)
+                self._calls[offer.sender] = session
+            if offer.restart and old is not None:  # the far side moved during our call
+                self.agent.adopt(old, session)
         except IceError as exc:
             log.warning("could not answer a call offer: %s", exc)
         except Exception:  # a worker's fault must never reach the directory thread

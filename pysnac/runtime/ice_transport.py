@@ -129,11 +129,23 @@ class IceMuxTransport:
             self._put(item[0], item[1], self.udp.last_queued_s)
 
     def watch_reachability(
-        self, hosts: Callable[[], list[Address]], public: Address | None, publish: Publish
+        self,
+        hosts: Callable[[], list[Address]],
+        public: Address | None,
+        publish: Publish,
+        on_change: Callable[[], None] = lambda: None,
     ) -> Reachability:
-        """Keep the published candidates true (pysnac/runtime/reachability.py) until close."""
+        """Keep the published candidates true (pysnac/runtime/reachability.py) until close;
+        `on_change` when they moved (a call in progress restarts its ICE session)."""
         settings = self.agent.settings
         self.reachability = Reachability(
-            self.udp, settings.stun_server or settings.turn_server, hosts, public, publish
+            self.udp,
+            settings.stun_server or settings.turn_server,
+            hosts,
+            public,
+            publish,
+            in_call=self.agent.in_call,
+            on_change=on_change,
         ).start()
+        self.agent.on_connected = self.reachability.check_now  # watch closely in a call
         return self.reachability

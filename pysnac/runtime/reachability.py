@@ -27,6 +27,7 @@ log = logging.getLogger(__name__)
 Address = tuple[str, int]
 STUN_EVERY_S = 25.0
 STUN_ANSWER_S = 2.0  # a binding answer later than this is a lost one
+IN_CALL_EVERY_S = 0.5  # during a call (PEER_LOST_S is 3 s: a restart must fit in it)
 NO_NETWORK_RETRY_S = 2.0  # no address or no STUN answer yet (booting, Wi-Fi joining)
 JOIN_S = 2.0
 STUN_COOKIE = b"\x21\x12\xa4\x42"  # RFC 8489 section 5
@@ -74,13 +75,19 @@ class Reachability:
         public: Address | None,
         publish: Callable[[list[Address]], None],
         every_s: float = STUN_EVERY_S,
+        in_call: Callable[[], bool] = lambda: False,
+        on_change: Callable[[], None] = lambda: None,
     ) -> None:
+        """`in_call()`: look every IN_CALL_EVERY_S instead; `on_change()` after a re-publish
+        that moved an address (not the first one)."""
         self._transport = transport
         self._stun_server = stun_server
         self._hosts = hosts
         self._public = public
         self._publish = publish
         self._every_s = every_s
+        self._in_call = in_call
+        self._on_change = on_change
         self._closed = threading.Event()
         self._wake = threading.Event()
         self._lock = threading.Lock()
@@ -126,7 +133,10 @@ class Reachability:
                 complete = self._refresh()
             except Exception:  # the phone stays up; next round tries again
                 log.exception("refreshing this phone's addresses failed")
-            self._wake.wait(self._every_s if complete else min(self._every_s, NO_NETWORK_RETRY_S))
+            wait_s = self._every_s if complete else min(self._every_s, NO_NETWORK_RETRY_S)
+            if self._in_call():  # a moved address must be noticed within the call's patience
+                wait_s = min(wait_s, IN_CALL_EVERY_S)
+            self._wake.wait(wait_s)
             self._wake.clear()
 
     def _refresh(self) -> bool:
@@ -140,8 +150,11 @@ class Reachability:
         addresses = list(dict.fromkeys(addresses))
         if addresses and addresses != self.published:
             log.info("this phone is reachable at %s", addresses)
+            moved = bool(self.published)
             self.published = addresses
             self._publish(addresses)
+            if moved:
+                self._on_change()
         return bool(hosts) and (reflexive is not None or self._stun_server is None)
 
     def _reflexive(self) -> Address | None:
