@@ -9,9 +9,10 @@ setup:
 test: setup
 	@bash scripts/run-tests.sh
 
-# Every pair of home-router kinds, a real call each (root; a few minutes).
+# Every pair of home-router kinds, a real call each, and the longer NAT scenarios (root;
+# several minutes).
 test-nat: setup
-	$(PY) -m pytest tests/test_nat_calls.py tests/test_netns_rig.py -m "netns or nat_matrix"
+	$(PY) -m pytest tests/test_netns_rig.py tests/test_nat_calls.py tests/test_nat_phones.py -m "netns or nat_matrix"
 
 demo: setup
 	$(PY) main.py demo

@@ -21,10 +21,11 @@ def repo() -> Path:
 
 
 def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The full NAT matrix (minutes of calls) runs only when asked: `-m nat_matrix`."""
+    """The full NAT matrix and the longer NAT scenarios (minutes of calls) run only when
+    asked: `-m nat_matrix` (make test-nat)."""
     if "nat_matrix" in (config.getoption("markexpr") or ""):
         return
-    skip = pytest.mark.skip(reason="the full NAT matrix: make test-nat (-m nat_matrix)")
+    skip = pytest.mark.skip(reason="a longer NAT run: make test-nat (-m nat_matrix)")
     for item in items:
         if "nat_matrix" in item.keywords:
             item.add_marker(skip)

@@ -164,6 +164,7 @@ def test_hostile_directory_cannot_redirect_media(homes: Homes) -> None:
     assert not [r for _, r in homes.bob.records[bob_mark:] if r.get("state") == "ringing"]
 
 
+@pytest.mark.nat_matrix
 @pytest.mark.parametrize(
     ("homes", "works"),
     [(("open", "open"), True), (("nat", "nat"), False)],
@@ -204,6 +205,7 @@ def test_published_record_carries_the_reflexive_address(homes: Homes) -> None:
         assert home.ip in hosts and home.wan_ip in hosts
 
 
+@pytest.mark.nat_matrix
 def test_a_phone_whose_network_comes_late_is_found_and_called(tmp_path: Path) -> None:
     """bob boots with no network (no address, no route), then gets one: he publishes
     himself, and alice's call reaches him."""
@@ -216,11 +218,18 @@ def test_a_phone_whose_network_comes_late_is_found_and_called(tmp_path: Path) ->
         assert len(set(timeline["sas"].values())) == 1 and "" not in timeline["sas"].values()
 
 
-def test_an_address_change_during_a_call(tmp_path: Path) -> None:
-    """bob's home network gives him another address in the middle of a call: his phone
-    notices, restarts ICE through the directory, and the call goes on (the call would
-    end as lost PEER_LOST_S after the change otherwise)."""
-    with two_homes(tmp_path, ("nat", "nat")) as homes:
+@pytest.mark.parametrize(
+    "kinds",
+    [
+        ("nat", "nat"),
+        pytest.param(("symmetric-nat", "symmetric-nat"), marks=pytest.mark.nat_matrix),
+    ],
+)
+def test_an_address_change_during_a_call(tmp_path: Path, kinds: tuple[str, str]) -> None:
+    """bob's home network gives him another address in the middle of a call (punched, or
+    relayed): his phone notices, restarts ICE through the directory, and the call goes on
+    (it would end as lost PEER_LOST_S after the change otherwise)."""
+    with two_homes(tmp_path, kinds) as homes:
         rig = homes.directory.rig
         assert rig is not None
         mark = dial(homes.alice)

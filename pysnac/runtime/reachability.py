@@ -6,7 +6,8 @@ socket itself for its server-reflexive address (RFC 8489 binding; the mapping a 
 would see), and adds the configured public address (a port forward). When the list
 changes it is re-published through the directory. The binding request is also the NAT
 keepalive of the call socket: home routers forget an idle UDP mapping after 30 s or more
-(RFC 4787 section 4.3), so STUN_EVERY_S stays under that.
+(RFC 4787 section 4.3), so STUN_EVERY_S stays under that. While a call runs it looks every
+IN_CALL_EVERY_S, and a moved address also calls `on_change` (the call restarts its ICE).
 
 Relayed candidates are not published: a TURN allocation only accepts packets from peers
 it has a permission for (RFC 8656 section 9), which nobody can know before a call, so the
