@@ -201,10 +201,16 @@ class IceAgent:
 
     def in_call(self) -> bool:
         """Whether a connected session carried a datagram lately (a call is running)."""
-        now = self._clock()
         with self._lock:
             sessions = list(self._sessions)
-        return any(s.connected.is_set() and now - s.last_active_s < CALL_ACTIVE_S for s in sessions)
+        return any(self.carries_call(s) for s in sessions)
+
+    def carries_call(self, session: IceSession) -> bool:
+        return (
+            session.connected.is_set()
+            and not session.failed.is_set()
+            and self._clock() - session.last_active_s < CALL_ACTIVE_S
+        )
 
     def session_for(self, address: Address) -> IceSession | None:
         with self._lock:

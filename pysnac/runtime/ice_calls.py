@@ -98,7 +98,7 @@ class IceCalls:
         if not self.agent.in_call():
             return
         with self._lock:
-            calls = list(self._calls.items())
+            calls = [(k, s) for k, s in self._calls.items() if self.agent.carries_call(s)]
         for public_key, session in calls:
             threading.Thread(
                 target=self._restart, args=(public_key, session), name="ice-restart", daemon=True
