@@ -39,6 +39,6 @@ class ScreenContext:
     volume: int = 0
     muted: bool = False
     link_bars: int = 0
-    relayed: bool = False  # through the relay: "R" after the SAS
+    relayed: bool = False  # through the relay: "R" before the call time
     reason: str = ""
     duration_s: float = 0.0

@@ -1,5 +1,5 @@
-"""In call: peer, call time and link bars on line 1; the SAS (then R when a relay carries
-the call) and volume or MUTE on line 2.
+"""In call: peer, R when a relay carries the call, call time and link bars on line 1; the
+SAS and volume or MUTE on line 2.
 
 Both users read the 4-character SAS aloud: equal strings mean no one is in the middle.
 Select hangs up, Up/Down change the volume, Left toggles mute. A 1 s tick refreshes it.
@@ -22,7 +22,7 @@ BUTTONS = {
 
 def screen(ctx: ScreenContext) -> tuple[str, str]:
     bars = GLYPH_BARS[max(0, min(SIGNAL_BARS_MAX, ctx.link_bars))]
-    right = " " + clock(ctx.call_s) + bars
-    status = "MUTE" if ctx.muted else f"Vol {ctx.volume}"
     relay = " R" if ctx.relayed else ""  # the call goes through the relay
-    return line(ctx.peer, right), line("SAS " + ctx.sas + relay, status)
+    right = relay + " " + clock(ctx.call_s) + bars
+    status = "MUTE" if ctx.muted else f"Vol {ctx.volume}"
+    return line(ctx.peer, right), line("SAS " + ctx.sas, status)
