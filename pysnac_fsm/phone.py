@@ -68,6 +68,8 @@ class PhoneModel(Dial, Menus, TextEntry, Pairing, Calls, CallEndings):
         self.edit_target = ""
         self.discovered: Discovered | None = None
         self.repairing = False
+        self.pinned_fingerprint = ""
+        self.confirm_shown_at = float("-inf")
         self.call: ActiveCall | None = None
         self.last_call: ActiveCall | None = None  # kept for the hang-up screen and summary
         self.reason = ""

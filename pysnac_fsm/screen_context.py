@@ -27,7 +27,7 @@ class ScreenContext:
     edit_cursor: int = 0
     discovered_name: str = ""
     discovered_fingerprint: str = ""
-    discovered_repair: bool = False  # the offer replaces a pinned contact's key (re-pair)
+    pinned_fingerprint: str = ""  # re-pair: the fingerprint of the pinned key to replace
     contact_new_key: bool = False  # the selected contact's name now publishes another key
     peer: str = ""
     peer_known: bool = True

@@ -32,7 +32,7 @@ def screen_snapshot(model: PhoneModel, now: float) -> ScreenContext:
         edit_cursor=model.edit_cursor,
         discovered_name=discovered.contact.name if discovered else "",
         discovered_fingerprint=discovered.fingerprint if discovered else "",
-        discovered_repair=model.repairing,
+        pinned_fingerprint=model.pinned_fingerprint,
         contact_new_key=model.new_key_of_selected() is not None,
         peer=call.peer if call else "",
         peer_known=call.known if call else True,

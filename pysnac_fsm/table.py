@@ -14,6 +14,11 @@ leads from every state to the final `off` state, so the exit hooks run and a cal
 progress is ended and recorded like any other. A trigger with no entry for the current state
 is simply not in the table: the runtime logs it and ignores it (as h11 does).
 
+Pairing asks before it trusts: a phone found nearby is offered (`confirm_contact`) only
+over the home screen, and re-pairing a contact (`repair_old_key`, `repair_new_key`) shows
+both keys and asks twice. No pairing screen takes an answer until it has been shown
+OFFER_ARM_S, so a press meant for the screen before cannot answer it.
+
 Callbacks are model method names (`pysnac_fsm.phone.PhoneModel`); transitions with
 `"dest": None` are internal (no exit/entry hooks run).
 """
@@ -33,6 +38,8 @@ THIS_DEVICE = "this_device"
 EDIT_DEVICE_NAME = "edit_device_name"
 EDIT_CONTACT_NAME = "edit_contact_name"
 CONFIRM_CONTACT = "confirm_contact"
+REPAIR_OLD_KEY = "repair_old_key"  # re-pair, page 1: the pinned key about to be replaced
+REPAIR_NEW_KEY = "repair_new_key"  # re-pair, page 2: the key that would replace it
 CONFIRM_SHUTDOWN = "confirm_shutdown"
 DIALING = "dialing"
 RINGING = "ringing"
@@ -48,6 +55,7 @@ KEY_EXCHANGE_S = 10.0  # handshake not done: "Handshake failed"
 HANGUP_SCREEN_S = 4.0  # the hang-up summary stays this long
 MENU_IDLE_S = 60.0  # a menu left untouched returns home
 CONFIRM_CONTACT_S = 60.0  # an unanswered pairing offer is refused
+OFFER_ARM_S = 1.0  # a pairing screen takes no answer until it has been shown this long
 IN_CALL_TICK_S = 1.0  # call time and link bars refresh
 
 # Timer triggers.
@@ -69,6 +77,8 @@ STATE_TIMERS: dict[str, list[tuple[float, str, bool]]] = {
     EDIT_DEVICE_NAME: [(MENU_IDLE_S, TIMEOUT, False)],
     EDIT_CONTACT_NAME: [(MENU_IDLE_S, TIMEOUT, False)],
     CONFIRM_CONTACT: [(CONFIRM_CONTACT_S, TIMEOUT, False)],
+    REPAIR_OLD_KEY: [(CONFIRM_CONTACT_S, TIMEOUT, False)],
+    REPAIR_NEW_KEY: [(CONFIRM_CONTACT_S, TIMEOUT, False)],
     CONFIRM_SHUTDOWN: [(MENU_IDLE_S, TIMEOUT, False)],
     DIALING: [(NO_ANSWER_S, TIMEOUT, False)],
     RINGING: [(RING_S, TIMEOUT, False)],
@@ -86,6 +96,8 @@ HOME_STATES = [
     EDIT_DEVICE_NAME,
     EDIT_CONTACT_NAME,
     CONFIRM_CONTACT,
+    REPAIR_OLD_KEY,
+    REPAIR_NEW_KEY,
     CONFIRM_SHUTDOWN,
 ]
 MENU_STATES = [s for s in HOME_STATES if s != IDLE]
@@ -103,7 +115,9 @@ STATES: list[dict[str, Any]] = [
     {"name": THIS_DEVICE},
     {"name": EDIT_DEVICE_NAME, "on_enter": ["begin_device_name_edit"]},
     {"name": EDIT_CONTACT_NAME, "on_enter": ["begin_contact_name_edit"]},
-    {"name": CONFIRM_CONTACT},
+    {"name": CONFIRM_CONTACT, "on_enter": ["arm_confirmation"]},
+    {"name": REPAIR_OLD_KEY, "on_enter": ["arm_confirmation"]},
+    {"name": REPAIR_NEW_KEY, "on_enter": ["arm_confirmation"]},
     {"name": CONFIRM_SHUTDOWN},
     {"name": DIALING, "on_enter": ["place_call"]},
     {"name": RINGING},
@@ -160,7 +174,7 @@ TRANSITIONS: list[dict[str, Any]] = [
     _t(
         "rename",
         CONTACTS,
-        CONFIRM_CONTACT,
+        REPAIR_OLD_KEY,
         conditions=["has_contacts", "selected_key_changed"],
         before="offer_repair",
     ),
@@ -199,15 +213,17 @@ TRANSITIONS: list[dict[str, Any]] = [
         before="save_contact_name",
     ),
     _t(TIMEOUT, MENU_STATES, IDLE, before="refuse_contact"),
-    # Pairing a phone found by the rendezvous (trust on first use), or re-pairing one.
-    _t(
-        E.CONTACT_DISCOVERED.value,
-        [s for s in HOME_STATES if s != CONFIRM_CONTACT],
-        CONFIRM_CONTACT,
-        before="take_discovery",
-    ),
-    _t("accept", CONFIRM_CONTACT, IDLE, before="pin_contact"),
-    _t("refuse", CONFIRM_CONTACT, IDLE, before="refuse_contact"),
+    # Pairing a phone found by the rendezvous (trust on first use): offered on the home
+    # screen only, and no button answers it until it has been shown OFFER_ARM_S (a press
+    # meant for the home screen cannot pin a stranger).
+    _t(E.CONTACT_DISCOVERED.value, IDLE, CONFIRM_CONTACT, before="take_discovery"),
+    _t("accept", CONFIRM_CONTACT, IDLE, conditions="confirmation_armed", before="pin_contact"),
+    _t("refuse", CONFIRM_CONTACT, IDLE, conditions="confirmation_armed", before="refuse_contact"),
+    # Re-pairing (a new key replaces a pinned one): the old key's fingerprint, then the
+    # new one's; Select on each confirms (once armed), any other key cancels.
+    _t("accept", REPAIR_OLD_KEY, REPAIR_NEW_KEY, conditions="confirmation_armed"),
+    _t("accept", REPAIR_NEW_KEY, IDLE, conditions="confirmation_armed", before="pin_contact"),
+    _t("refuse", [REPAIR_OLD_KEY, REPAIR_NEW_KEY], IDLE, before="refuse_contact"),
     _t(E.DIRECTORY_STATUS.value, STATES_IN_ORDER, None, after="take_directory_status"),
     _t(E.AUDIO_STATUS.value, STATES_IN_ORDER, None, after="take_audio_status"),
     # Outgoing call.

@@ -1,9 +1,9 @@
 """A phone the rendezvous found whose key is unknown: Select pins it, Left refuses.
 
 Line 2 is the key fingerprint, to compare with the other phone's "This device" screen
-before trusting it (trust on first use). The same screen re-pairs a contact whose key
-changed (reached from Contacts): "Re-pair NAME?" and the NEW key's fingerprint; Select
-replaces the pinned key, Left refuses (the new key is forgotten, calls stay refused).
+before trusting it (trust on first use). It comes up only over the home screen, and no
+button answers it until it has been shown `table.OFFER_ARM_S` (a press meant for the
+home screen is ignored). Re-pairing a known contact has its own pages (`repair_key`).
 """
 
 from __future__ import annotations
@@ -17,5 +17,4 @@ BUTTONS = {Button.SELECT: "accept", Button.LEFT: "refuse"}
 
 
 def screen(ctx: ScreenContext) -> tuple[str, str]:
-    verb = "Re-pair " if ctx.discovered_repair else "Add "
-    return line(verb + ctx.discovered_name, "?"), line(ctx.discovered_fingerprint)
+    return line("Add " + ctx.discovered_name, "?"), line(ctx.discovered_fingerprint)

@@ -14,6 +14,7 @@ import pytest
 
 from drivers.rendezvous.base import PeerRecord, PhoneFound, Report
 from pysnac.call_events import CallEvent, DirectoryStatus, Discovered, EventName
+from pysnac.channel.identity import fingerprint
 from pysnac.contacts import Contact
 from pysnac.errors import ConfigError
 from pysnac.phonebook import Phonebook
@@ -196,6 +197,7 @@ def attach(phone: SyncPhone, folder: Path) -> Directory:
 
 
 def test_re_pair_on_the_device(phone: SyncPhone, tmp_path: Path) -> None:
+    """Both fingerprints, each on its own labelled page, and two deliberate Selects."""
     directory = attach(phone, tmp_path)
     assert phone.state == table.IDLE  # a new key for a known name is not a pairing offer
     phone.press(Button.RIGHT, Button.SELECT)  # menu -> Contacts
@@ -203,9 +205,19 @@ def test_re_pair_on_the_device(phone: SyncPhone, tmp_path: Path) -> None:
     phone.press(Button.DOWN)
     assert phone.lines[1] == "Sel:call >rename"  # carol's key did not change
     phone.press(Button.UP, Button.RIGHT)
-    assert phone.state == table.CONFIRM_CONTACT
-    assert phone.lines == ("Re-pair bob    ?", "NNNN-NNNN       ")
-    phone.press(Button.SELECT)
+    assert phone.state == table.REPAIR_OLD_KEY
+    assert phone.lines == ("Old key bob  1/2", fingerprint(BOB.public_key).ljust(16))
+    phone.press(Button.SELECT, Button.SELECT)  # a double press before it is armed: nothing
+    assert phone.state == table.REPAIR_OLD_KEY
+    phone.advance(table.OFFER_ARM_S)
+    phone.press(Button.SELECT)  # the first confirmation
+    assert phone.state == table.REPAIR_NEW_KEY
+    assert phone.lines == ("New key bob  2/2", "NNNN-NNNN       ")
+    phone.press(Button.SELECT)  # at once: not a second confirmation
+    assert phone.state == table.REPAIR_NEW_KEY
+    assert phone.phonebook.get("bob") == BOB
+    phone.advance(table.OFFER_ARM_S)
+    phone.press(Button.SELECT)  # the second confirmation replaces the key
     assert phone.state == table.IDLE
     bob = phone.phonebook.get("bob")
     assert bob is not None and bob.public_key == NEW_BOB_KEY and bob.address == BOB.address
@@ -214,10 +226,27 @@ def test_re_pair_on_the_device(phone: SyncPhone, tmp_path: Path) -> None:
     assert phone.state == table.EDIT_CONTACT_NAME
 
 
+@pytest.mark.parametrize("page", [table.REPAIR_OLD_KEY, table.REPAIR_NEW_KEY])
+@pytest.mark.parametrize("button", [Button.LEFT, Button.RIGHT, Button.UP, Button.DOWN])
+def test_any_other_key_cancels_a_re_pair(
+    phone: SyncPhone, tmp_path: Path, page: str, button: Button
+) -> None:
+    directory = attach(phone, tmp_path)
+    phone.press(Button.RIGHT, Button.SELECT, Button.RIGHT)
+    if page == table.REPAIR_NEW_KEY:
+        phone.advance(table.OFFER_ARM_S)
+        phone.press(Button.SELECT)
+    assert phone.state == page
+    phone.press(button)  # cancelling needs no arming: it is always safe
+    assert phone.state == table.IDLE
+    assert phone.phonebook.get("bob") == BOB
+    assert directory.new_key_for("bob") is None  # the refused key is forgotten
+
+
 def test_refusing_or_ignoring_the_new_key_forgets_it(phone: SyncPhone, tmp_path: Path) -> None:
     directory = attach(phone, tmp_path)
     phone.press(Button.RIGHT, Button.SELECT, Button.RIGHT)
-    assert phone.state == table.CONFIRM_CONTACT
+    assert phone.state == table.REPAIR_OLD_KEY
     phone.advance(table.CONFIRM_CONTACT_S)  # nobody answered: refused
     assert phone.state == table.IDLE
     assert phone.phonebook.get("bob") == BOB

@@ -29,6 +29,7 @@ import pytest
 
 from demo.phones import PhoneSpec, free_udp_port, make_phone_folder, write_config
 from demo.rendezvous import DemoDirectory, RendezvousChoice, demo_directory
+from drivers.clock import Clock
 from drivers.lcd.headless import HeadlessLcd
 from drivers.rendezvous.record import RECORD_LIFETIME_MS
 from pysnac.channel.identity import Identity, fingerprint
@@ -125,6 +126,24 @@ def idle_indicator(lines: tuple[str, str]) -> str | None:
     """The directory indicator of the Idle screen (None on another screen)."""
     home = lines[1].startswith((idle.HINT, idle.HOW_TO_ADD))
     return lines[1][-1] if home else None
+
+
+class Later:
+    """The phone's clock moved on by `skip_s`: the user looks at a pairing screen for
+    OFFER_ARM_S before answering, without the test sleeping."""
+
+    def __init__(self, inner: Clock, skip_s: float) -> None:
+        self.inner = inner
+        self.skip_s = skip_s
+
+    def now(self) -> float:
+        return self.inner.now() + self.skip_s
+
+
+def answer_when_armed(phone: Phone, lcd: HeadlessLcd, button: Button) -> None:
+    """Press `button` on a pairing screen once it takes answers (shown OFFER_ARM_S)."""
+    phone.loop.clock = Later(phone.loop.clock, table.OFFER_ARM_S)
+    lcd.press(button)
 
 
 def shows(lcd: HeadlessLcd, line1: str, line2: str) -> bool:
@@ -276,7 +295,7 @@ def test_lan_tofu_then_key_changed_and_re_pair_on_the_device(lan_rig: Rig) -> No
     lcd = rig.lcd("alice")
     assert rig.phone("alice").wait_for_state(table.CONFIRM_CONTACT, WAIT_S)
     assert shows(lcd, "Add carol      ?", fingerprint(carol.public_key).ljust(16))
-    lcd.press(Button.SELECT)
+    answer_when_armed(rig.phone("alice"), lcd, Button.SELECT)
     assert rig.phone("alice").wait_for_state(table.IDLE, WAIT_S)
     pinned = rig.phone("alice").model.phonebook.get("carol")
     assert pinned is not None and pinned.public_key == carol.public_key
@@ -302,16 +321,20 @@ def test_lan_tofu_then_key_changed_and_re_pair_on_the_device(lan_rig: Rig) -> No
     assert lcd.wait_for(lambda lines: lines[0].startswith("KEY CHANGED"), WAIT_S), lcd.lines
     assert rig.phone("bob-new").state not in table.CALL_STATES  # never rang
     lcd.press(Button.SELECT)
-    # 4. re-pair on the device: Contacts flags bob, Right shows the NEW fingerprint
+    # 4. re-pair on the device: Contacts flags bob, Right shows the old fingerprint, then
+    # the new one; a Select on each replaces the key
     assert rig.phone("alice").wait_for_state(table.IDLE, WAIT_S)
     lcd.press(Button.RIGHT)  # menu, then its first item: Contacts
     lcd.press(Button.SELECT)
     rig.select_contact("alice", "bob")
     assert lcd.wait_for(lambda lines: lines[1] == "New key >re-pair", WAIT_S), lcd.lines
     lcd.press(Button.RIGHT)
-    assert rig.phone("alice").wait_for_state(table.CONFIRM_CONTACT, WAIT_S)
-    assert shows(lcd, "Re-pair bob    ?", fingerprint(new_bob.public_key).ljust(16))
-    lcd.press(Button.SELECT)
+    assert rig.phone("alice").wait_for_state(table.REPAIR_OLD_KEY, WAIT_S)
+    assert shows(lcd, "Old key bob  1/2", fingerprint(bob.public_key).ljust(16))
+    answer_when_armed(rig.phone("alice"), lcd, Button.SELECT)
+    assert rig.phone("alice").wait_for_state(table.REPAIR_NEW_KEY, WAIT_S)
+    assert shows(lcd, "New key bob  2/2", fingerprint(new_bob.public_key).ljust(16))
+    answer_when_armed(rig.phone("alice"), lcd, Button.SELECT)
     assert rig.phone("alice").wait_for_state(table.IDLE, WAIT_S)
     repaired = rig.phone("alice").model.phonebook.get("bob")
     assert repaired is not None and repaired.public_key == new_bob.public_key
@@ -335,7 +358,7 @@ def test_lan_refusing_a_new_key_keeps_the_old_one(lan_rig: Rig) -> None:
     lcd.press(Button.SELECT)
     assert lcd.wait_for(lambda lines: lines[1] == "New key >re-pair", WAIT_S)
     lcd.press(Button.RIGHT)
-    assert rig.phone("alice").wait_for_state(table.CONFIRM_CONTACT, WAIT_S)
+    assert rig.phone("alice").wait_for_state(table.REPAIR_OLD_KEY, WAIT_S)
     lcd.press(Button.LEFT)  # refuse: the impostor's key is forgotten, bob stays pinned
     assert rig.phone("alice").wait_for_state(table.IDLE, WAIT_S)
     kept = rig.phone("alice").model.phonebook.get("bob")

@@ -24,28 +24,6 @@ from pysnac_fsm import table
 from tests.fake_call_service import SyncPhone
 
 S, U, D, L, R = Button.SELECT, Button.UP, Button.DOWN, Button.LEFT, Button.RIGHT
-DATA = {
-    EventName.INCOMING_CALL: IncomingCall("carol", bytes(range(1, 33)), True, "C"),
-    EventName.CALL_ESTABLISHED: Established("ab12", "bob"),
-    EventName.CONTACT_DISCOVERED: Discovered(Contact("dave", bytes([4]) * 32), "D"),
-    EventName.DIRECTORY_STATUS: DirectoryStatus("lan", True),
-}
-REACH: dict[str, list] = {
-    table.IDLE: [],
-    table.MENU: [R],
-    table.CONTACTS: [R, S],
-    table.RECENT_CALLS: [R, D, S],
-    table.THIS_DEVICE: [R, D, D, S],
-    table.EDIT_DEVICE_NAME: [R, D, D, S, R],
-    table.EDIT_CONTACT_NAME: [R, S, R],
-    table.CONFIRM_CONTACT: [EventName.CONTACT_DISCOVERED],
-    table.CONFIRM_SHUTDOWN: [R, U, S],
-    table.DIALING: [S],
-    table.RINGING: [EventName.INCOMING_CALL],
-    table.KEY_EXCHANGE: [S, EventName.REMOTE_ACCEPTED],
-    table.IN_CALL: [S, EventName.REMOTE_ACCEPTED, EventName.CALL_ESTABLISHED],
-    table.HANGUP: [S, EventName.REMOTE_BUSY],
-}
 
 
 class BobsNewKey:
@@ -62,9 +40,44 @@ def bob_has_a_new_key(phone: SyncPhone) -> None:
     phone.model.new_keys = BobsNewKey()
 
 
+def arm(phone: SyncPhone) -> None:
+    """Let a pairing screen be shown long enough to take an answer."""
+    phone.advance(table.OFFER_ARM_S)
+
+
+DATA = {
+    EventName.INCOMING_CALL: IncomingCall("carol", bytes(range(1, 33)), True, "C"),
+    EventName.CALL_ESTABLISHED: Established("ab12", "bob"),
+    EventName.CONTACT_DISCOVERED: Discovered(Contact("dave", bytes([4]) * 32), "D"),
+    EventName.DIRECTORY_STATUS: DirectoryStatus("lan", True),
+}
+REACH: dict[str, list] = {
+    table.IDLE: [],
+    table.MENU: [R],
+    table.CONTACTS: [R, S],
+    table.RECENT_CALLS: [R, D, S],
+    table.THIS_DEVICE: [R, D, D, S],
+    table.EDIT_DEVICE_NAME: [R, D, D, S, R],
+    table.EDIT_CONTACT_NAME: [R, S, R],
+    table.CONFIRM_CONTACT: [EventName.CONTACT_DISCOVERED],
+    table.REPAIR_OLD_KEY: [R, S, bob_has_a_new_key, R],
+    table.REPAIR_NEW_KEY: [R, S, bob_has_a_new_key, R, arm, S],
+    table.CONFIRM_SHUTDOWN: [R, U, S],
+    table.DIALING: [S],
+    table.RINGING: [EventName.INCOMING_CALL],
+    table.KEY_EXCHANGE: [S, EventName.REMOTE_ACCEPTED],
+    table.IN_CALL: [S, EventName.REMOTE_ACCEPTED, EventName.CALL_ESTABLISHED],
+    table.HANGUP: [S, EventName.REMOTE_BUSY],
+}
+
+
 # Extra steps some conditional edges need once in their source state.
 PREPARE: dict[tuple[str, str, str], list] = {
-    (table.CONTACTS, table.CONFIRM_CONTACT, "rename"): [bob_has_a_new_key],
+    (table.CONTACTS, table.REPAIR_OLD_KEY, "rename"): [bob_has_a_new_key],
+    (table.CONFIRM_CONTACT, table.IDLE, "accept"): [arm],
+    (table.CONFIRM_CONTACT, table.IDLE, "refuse"): [arm],
+    (table.REPAIR_OLD_KEY, table.REPAIR_NEW_KEY, "accept"): [arm],
+    (table.REPAIR_NEW_KEY, table.IDLE, "accept"): [arm],
     (table.MENU, table.RECENT_CALLS, "open_item"): [D],
     (table.MENU, table.THIS_DEVICE, "open_item"): [D, D],
     (table.MENU, table.CONFIRM_SHUTDOWN, "open_item"): [U],

@@ -359,22 +359,66 @@ def test_hangup_dismissed_and_rings_again(phone: SyncPhone) -> None:
     assert phone.state == table.IDLE
 
 
+DAVE = Contact("dave", bytes([7]) * 32)
+DAVE_FOUND = Discovered(DAVE, "DDDD-EEEE-FFFF")
+
+
 def test_contact_discovered_pin_refuse_and_timeout(phone: SyncPhone) -> None:
-    dave = Contact("dave", bytes([7]) * 32)
-    phone.event(EventName.CONTACT_DISCOVERED, Discovered(dave, "DDDD-EEEE-FFFF"))
+    phone.event(EventName.CONTACT_DISCOVERED, DAVE_FOUND)
     assert phone.state == table.CONFIRM_CONTACT
     assert phone.lines == ("Add dave       ?", "DDDD-EEEE-FFFF  ")
+    phone.advance(table.OFFER_ARM_S)
     phone.press(L)
     assert phone.state == table.IDLE
     assert phone.phonebook.get("dave") is None
-    phone.event(EventName.CONTACT_DISCOVERED, Discovered(dave, "DDDD-EEEE-FFFF"))
+    phone.event(EventName.CONTACT_DISCOVERED, DAVE_FOUND)
     phone.advance(table.CONFIRM_CONTACT_S)
     assert phone.state == table.IDLE
     assert phone.phonebook.get("dave") is None
-    phone.event(EventName.CONTACT_DISCOVERED, Discovered(dave, "DDDD-EEEE-FFFF"))
+    phone.event(EventName.CONTACT_DISCOVERED, DAVE_FOUND)
+    phone.advance(table.OFFER_ARM_S)
     phone.press(S)
     assert phone.state == table.IDLE
-    assert phone.phonebook.get("dave") == dave
+    assert phone.phonebook.get("dave") == DAVE
+
+
+def test_an_offer_cannot_take_the_select_meant_to_call(phone: SyncPhone) -> None:
+    """The offer comes up on Idle just as the user presses Select to call bob: that press
+    (and a Left, and any press within OFFER_ARM_S) does nothing to the offer."""
+    phone.event(EventName.CONTACT_DISCOVERED, DAVE_FOUND)
+    phone.advance(table.OFFER_ARM_S * 0.9)
+    phone.press(S, L, S)
+    assert phone.state == table.CONFIRM_CONTACT
+    assert phone.phonebook.get("dave") is None
+    assert phone.service.calls == []  # nor did it call anyone
+    phone.advance(table.OFFER_ARM_S * 0.1)  # shown OFFER_ARM_S: now it takes an answer
+    phone.press(S)
+    assert phone.phonebook.get("dave") == DAVE
+
+
+def test_a_select_before_the_offer_calls_and_the_offer_is_dropped(phone: SyncPhone) -> None:
+    phone.press(S)  # the press reached the phone first: it calls bob
+    phone.event(EventName.CONTACT_DISCOVERED, DAVE_FOUND)
+    assert phone.state == table.DIALING
+    assert phone.loop.ignored == 1  # the offer is not shown over the call
+    phone.press(L)  # cancel
+    assert phone.state == table.IDLE
+    assert phone.phonebook.get("dave") is None
+
+
+@pytest.mark.parametrize("state", sorted(set(table.ALL_STATES) - {table.IDLE}))
+def test_offers_are_taken_on_the_home_screen_only(state: str) -> None:
+    assert EventName.CONTACT_DISCOVERED.value not in table.triggers_from(state)
+
+
+def test_an_offer_in_a_menu_is_ignored(phone: SyncPhone) -> None:
+    phone.press(R, S)  # Contacts, where Select dials
+    phone.event(EventName.CONTACT_DISCOVERED, DAVE_FOUND)
+    assert phone.state == table.CONTACTS
+    assert phone.loop.ignored == 1
+    phone.press(S)
+    assert phone.state == table.DIALING
+    assert phone.phonebook.get("dave") is None
 
 
 def test_directory_indicator(phone: SyncPhone) -> None:
