@@ -1,7 +1,8 @@
 """Take-over by name must fail at every step: a stranger who publishes a record under a
 pinned contact's name (or a look-alike of it) is a stranger. And discovery offers cannot
 be used to flood the screen or steal a button. The attacker is the product's own record
-vocabulary (PhoneFound, PeerRecord) fed through the directory on a stepped clock."""
+vocabulary (PhoneFound, PeerRecord) fed through the directory on a stepped clock (and, for
+the buttons, into a stepped phone wired as the app wires it)."""
 
 from __future__ import annotations
 
@@ -20,7 +21,9 @@ from pysnac.runtime.directory import (
     Directory,
 )
 from pysnac.runtime.directory_calls import DirectoryCallService
-from tests.fake_call_service import BOB, CAROL, FakeCallService
+from pysnac.screen import Button
+from pysnac_fsm import table
+from tests.fake_call_service import BOB, CAROL, FakeCallService, SyncPhone
 from tests.test_directory import ScriptedRendezvous
 
 MALLORY = Identity(bytes([66]) * 32).signing_public
@@ -136,3 +139,45 @@ def test_offers_wait_for_idle_and_a_flood_cannot_keep_the_screen_busy(tmp_path) 
     rig.found("spam0", key=(0).to_bytes(32, "little"))
     assert [o.contact.name for o in rig.offers()] == ["spam0"]
     rig.directory.stop()
+
+
+def phone_with_directory(folder: Path) -> tuple[SyncPhone, ScriptedRendezvous]:
+    """A phone wired as the app wires it: offers are posted only while it is Idle."""
+    phone = SyncPhone(folder)
+    backends: list[ScriptedRendezvous] = []
+
+    def opener(kind: str, report, _pb) -> ScriptedRendezvous:
+        backends.append(ScriptedRendezvous(kind, report))
+        return backends[-1]
+
+    directory = Directory(["lan"], opener, phone.phonebook, clock=phone.clock.now)
+    directory.ready_for_offer = lambda: phone.state == table.IDLE
+    directory.start(phone.loop.post, object(), "alice", [("0.0.0.0", 1)])  # type: ignore[arg-type]
+    phone.model.new_keys = directory
+    phone.drain()
+    return phone, backends[0]
+
+
+def test_an_offer_cannot_take_the_select_meant_to_call(tmp_path) -> None:
+    """Mallory's record lands as the user presses Select on the home screen to call bob,
+    in either order: she is never pinned by that press."""
+    mallory = PhoneFound(Contact("mallory", MALLORY, ("10.6.6.6", 6666)), fingerprint(MALLORY))
+    # The offer reached the machine first: the press lands on the offer, which ignores it.
+    phone, backend = phone_with_directory(tmp_path / "first")
+    backend.report(mallory)
+    phone.lcd.press(Button.SELECT)  # queued behind the offer
+    phone.drain()
+    assert phone.state == table.CONFIRM_CONTACT
+    assert phone.lines == ("Add mallory    ?", fingerprint(MALLORY).ljust(16))
+    assert phone.phonebook.find_by_key(MALLORY) is None
+    phone.advance(table.OFFER_ARM_S)  # a press once it has been shown a second is an answer
+    phone.press(Button.LEFT)
+    assert phone.state == table.IDLE and phone.phonebook.find_by_key(MALLORY) is None
+    # The press reached the machine first: it calls bob; the offer is dropped, not shown.
+    phone, backend = phone_with_directory(tmp_path / "second")
+    phone.lcd.press(Button.SELECT)
+    backend.report(mallory)  # still Idle when posted: the press is not handled yet
+    phone.drain()
+    assert phone.state == table.DIALING
+    assert phone.service.names() == ["place_call"]
+    assert phone.phonebook.find_by_key(MALLORY) is None
