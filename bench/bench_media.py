@@ -80,15 +80,18 @@ def target_table(clip) -> list[str]:
     return lines
 
 
-def mode_table(clip) -> tuple[list[str], dict[Recovery, list[float]]]:
+def mode_table(clip) -> tuple[list[str], dict[Recovery, list[float]], dict[Recovery, float]]:
+    """The table, the MOS curves against loss, and each mode's wire kbit/s with no loss."""
     conditions = [(f"{p:.0%} random", NetworkParams(loss=p)) for p in PLOT_LOSSES[1:]]
     conditions.append(("10% bursty (3)", NetworkParams(loss=0.10, burst_frames=3)))
     curves: dict[Recovery, list[float]] = {mode: [] for mode in MODES}
     header = "| recovery | " + " | ".join(c for c, _ in conditions) + " |"
     lines = [header, "| --- " * (len(conditions) + 1) + "|"]
     clean = {}
+    rates: dict[Recovery, float] = {}
     for mode in MODES:
-        clean[mode] = simulate(clip, NetworkParams(), mode).mos_mean
+        lossless = simulate(clip, NetworkParams(), mode)
+        clean[mode], rates[mode] = lossless.mos_mean, lossless.wire_kbps
         curves[mode].append(clean[mode])
         cells = []
         for label, network in conditions:
@@ -98,7 +101,7 @@ def mode_table(clip) -> tuple[list[str], dict[Recovery, list[float]]]:
                 curves[mode].append(s.mos_mean)
         lines.append(f"| {mode.value} | " + " | ".join(cells) + " |")
         print(lines[-1], flush=True)
-    return lines, curves
+    return lines, curves, rates
 
 
 def cpu_table(clip) -> list[str]:
@@ -143,7 +146,8 @@ def cpu_table(clip) -> list[str]:
     return lines
 
 
-def plot(curves: dict[Recovery, list[float]], path: Path) -> None:
+def plot(curves: dict[Recovery, list[float]], path: Path, rates: dict[Recovery, float]) -> None:
+    """Each curve is labelled with its wire bitrate: the modes do not cost the same."""
     import matplotlib
 
     matplotlib.use("Agg")
@@ -152,10 +156,11 @@ def plot(curves: dict[Recovery, list[float]], path: Path) -> None:
     fig, ax = plt.subplots(figsize=(6, 4), dpi=120)
     x = [100 * p for p in PLOT_LOSSES]
     for mode, ys in curves.items():
-        ax.plot(x, ys, marker="o", label=mode.value)
+        ax.plot(x, ys, marker="o", label=f"{mode.value} ({rates[mode]:.0f} kbit/s on the wire)")
     ax.set_xlabel("random packet loss (%)")
     ax.set_ylabel(f"PESQ-WB MOS (mean of {SEEDS} seeds)")
-    ax.set_title("PySNAC media pipeline: MOS against loss")
+    codec_kbps = CodecParams().bitrate // 1000
+    ax.set_title(f"MOS against loss, Opus at {codec_kbps} kbit/s")
     ax.set_ylim(1, 4.6)
     ax.grid(True, alpha=0.3)
     ax.legend()
@@ -171,10 +176,10 @@ def main() -> int:
     print("## Targets, our pipeline", flush=True)
     targets = target_table(clip)
     print("\n## Recovery modes: PESQ-WB (wire kbit/s)", flush=True)
-    modes, curves = mode_table(clip)
+    modes, curves, rates = mode_table(clip)
     print("\n## CPU", flush=True)
     cpu = cpu_table(clip)
-    plot(curves, RESULTS / "mos_vs_loss.png")
+    plot(curves, RESULTS / "mos_vs_loss.png", rates)
     text = "\n".join(
         [
             "# Media pipeline, measured (`make bench`, bench/bench_media.py)",

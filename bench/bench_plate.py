@@ -18,7 +18,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 from drivers.lcd.plate import PlateLcd
 from drivers.lcd.plate_emulator import PlateEmulator
 from pysnac.limits import BUTTON_POLL_HZ
-from pysnac.screen import GLYPH_BARS
+from pysnac.screen import CUSTOM_CHARS, GLYPH_BARS
 
 IDLE_S = 3.0
 
@@ -26,7 +26,8 @@ IDLE_S = 3.0
 def main() -> int:
     board = PlateEmulator()
     lcd = PlateLcd(board, sleep=board.sleep)
-    print(f"start-up (init, 7 glyphs, clear, backlight): {board.transactions} transactions")
+    glyphs = len(CUSTOM_CHARS)
+    print(f"start-up (init, {glyphs} glyphs, clear, backlight): {board.transactions} transactions")
 
     stop = threading.Event()
     poller = threading.Thread(target=lcd.serve, args=(stop,))

@@ -57,6 +57,10 @@ class RendezvousChoice:
             raise UsageError("--firebase-url/--firebase-config need --rendezvous firebase")
         if self.firebase_url and not self.firebase_config:
             raise UsageError("--firebase-url needs --firebase-config FILE (apiKey and sign-in)")
+        if self.firebase_config is not None:  # the loader's own words (file, key, fix), now:
+            from drivers.rendezvous.firebase_auth import load_firebase_config
+
+            load_firebase_config(self.firebase_config, self.firebase_url)  # not "never online"
 
 
 def in_private_netns() -> bool:

@@ -12,10 +12,6 @@ against what the other said. `--interactive` opens the two terminal LCDs instead
 
 from __future__ import annotations
 
-import shlex
-import shutil
-import subprocess
-import sys
 import tempfile
 import threading
 import time
@@ -46,7 +42,6 @@ RING_S = 0.5  # let the ringing screen be seen before bob answers
 START_TIMEOUT_S = 60.0  # two Python processes importing the media stack on a busy box
 STEP_TIMEOUT_S = 10.0
 HANGUP_SHOWN_S = 1.0  # the hang-up screen stays this long before Select dismisses it
-TMUX_SESSION = "pysnac-demo"
 
 
 @dataclass
@@ -368,7 +363,7 @@ def format_summary(result: DemoResult) -> str:
         + ", ".join(f"{n} {v:.1f} ms" for n, v in result.answer_to_in_call_ms.items()),
         "  answer -> first audio frame heard:   "
         + ", ".join(f"{n} {v:.1f} ms" for n, v in result.answer_to_first_heard_ms.items()),
-        "  SAS:                                 "
+        "  code on screen (SAS):                "
         + ", ".join(f"{n} {s}" for n, s in result.sas.items())
         + ("  (match)" if result.sas_match else "  (MISMATCH: someone is in the middle)"),
         "  media path:                          "
@@ -409,35 +404,3 @@ def format_summary(result: DemoResult) -> str:
     lines.append(f"  audio path: {result.audio_path}")
     lines.append("  recordings: " + ", ".join(str(path) for path in result.recordings.values()))
     return "\n".join(lines)
-
-
-def run_interactive(
-    clip: Path = ALICE_CLIP, out: Path = DEFAULT_OUT, keep: Path | None = None
-) -> int:
-    """Two terminal LCDs side by side in tmux; without tmux or a terminal, say how."""
-    check_clip(clip)
-    root = Path(tempfile.mkdtemp(prefix="pysnac-demo-"))  # kept: the phones outlive us
-    alice, bob = prepare(root, out, clip)
-    commands = [
-        f"PYSNAC_CALL_LOG={shlex.quote(str(spec.folder / 'calls.jsonl'))} "
-        f"{shlex.quote(sys.executable)} {shlex.quote(str(REPO / 'main.py'))} "
-        f"--config {shlex.quote(str(spec.folder / 'config.toml'))} run --lcd terminal"
-        for spec in (alice, bob)
-    ]
-    tmux = shutil.which("tmux")
-    if tmux is None or not sys.stdin.isatty():
-        why = "tmux is not installed" if tmux is None else "this is not a terminal"
-        print(f"{why}: run these two commands in two terminals side by side:")
-        for command in commands:
-            print(f"  {command}")
-        print("Arrows and Enter are the buttons; q quits. alice: Enter, Enter calls bob.")
-        return 0
-    subprocess.run([tmux, "kill-session", "-t", TMUX_SESSION], capture_output=True)
-    subprocess.run(
-        [tmux, "new-session", "-d", "-s", TMUX_SESSION, "-x", "160", "-y", "30", commands[0]],
-        check=True,
-    )
-    subprocess.run([tmux, "split-window", "-h", "-t", TMUX_SESSION, commands[1]], check=True)
-    result = subprocess.run([tmux, "attach", "-t", TMUX_SESSION])
-    print(f"recordings (if a call was made): {out}/alice_heard.wav, {out}/bob_heard.wav")
-    return result.returncode

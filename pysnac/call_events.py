@@ -32,6 +32,9 @@ class EventName(StrEnum):
     PEER_LOST = "peer_lost"  # no media or keepalive for PEER_LOST_S
     AUDIO_FAILED = "audio_failed"  # data: Failure (names the device)
     UNREACHABLE = "unreachable"  # no address for the contact / network error; data: Failure
+    # A caller answered busy (during a call) or "no audio" (no sound device); data: Failure
+    # whose reason is the recent-calls outcome and whose peer is the caller.
+    CALLER_TURNED_AWAY = "caller_turned_away"
     # Posted by the rendezvous, not the call service:
     CONTACT_DISCOVERED = "contact_discovered"  # an unknown phone found nearby; data: Discovered
     DIRECTORY_STATUS = "directory_status"  # the rendezvous went on/offline; data: DirectoryStatus
@@ -153,6 +156,13 @@ class CallService(Protocol):
 
     def set_volume(self, level: int) -> None:
         """Playout volume 0..10."""
+
+    def start_tone(self, tone: str, level: int) -> None:
+        """Play a `pysnac.tones.Tone` (the ring entering Ringing, the ring-back when the
+        callee rings) at volume 0..10 until `stop_tone`; no sound device is no tone."""
+
+    def stop_tone(self) -> None:
+        """Stop the tone and release the sound device (leaving Ringing or Dialing)."""
 
     def set_muted(self, muted: bool) -> None:
         """Send silence instead of the microphone."""

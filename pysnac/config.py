@@ -4,14 +4,15 @@
 (unknown keys too: a typo must not be silently ignored); any problem raises `ConfigError`
 naming the file and the key (exit status 2, one line, no traceback). Relative paths are
 relative to the config's folder. `load_or_create(path)` writes `DEFAULT_CONFIG_TEXT`
-first when the file does not exist yet. See docs/appliance.md for the reference.
+first when the file does not exist yet. The phone's own settings (device name, volume)
+are saved by `save_setting`, which edits the document with tomlkit so the user's comments,
+quoting and layout survive, and never writes a file that would not load again. See
+docs/appliance.md for the reference.
 """
 
 from __future__ import annotations
 
-import json
 import os
-import re
 import tomllib
 from dataclasses import dataclass
 from pathlib import Path
@@ -20,7 +21,8 @@ from typing import Any
 from pysnac.contacts import BadPublicKey, Contact, decode_public_key
 from pysnac.errors import ConfigError
 from pysnac.history import atomic_write_text
-from pysnac.limits import NAME_MAX_CHARS
+from pysnac.limits import VOLUME_DEFAULT, VOLUME_MAX, VOLUME_MIN
+from pysnac.media.codec import CodecParams
 from pysnac.media.limits import BITRATE_MAX_BPS, BITRATE_MIN_BPS, FRAME_MS_CHOICES
 from pysnac.phonebook import PhonebookError, check_name, parse_address
 
@@ -30,8 +32,9 @@ AUDIO_DRIVERS = ("pyaudio", "wav", "silence")
 LCD_DRIVERS = ("plate", "terminal", "headless", "stdio")
 RENDEZVOUS_BACKENDS = ("lan", "static", "firebase")
 PORT_MAX = 65535
+DEFAULT_BITRATE_BPS = CodecParams().bitrate  # the codec's default, the one measured
 
-DEFAULT_CONFIG_TEXT = """\
+DEFAULT_CONFIG_TEXT = f"""\
 # PySNAC appliance config (TOML). Written on first run; edit it and restart.
 # Relative paths are relative to this file's folder.
 
@@ -57,9 +60,10 @@ input_device = "default"       # a PyAudio device name or index (`main.py device
 output_device = "default"
 input_wav = ""                 # wav driver: the microphone file
 output_wav = ""                # wav driver: where the speaker is recorded
+volume = {VOLUME_DEFAULT:<21} # speaker and ring, {VOLUME_MIN}..{VOLUME_MAX} (the phone saves it)
 
 [codec]
-bitrate = 24000                # Opus bit/s
+bitrate = {DEFAULT_BITRATE_BPS:<20} # Opus bit/s
 frame_ms = 20                  # 10, 20 or 40
 fec = true                     # Opus in-band forward error correction
 dtx = false                    # discontinuous transmission (silence sends almost nothing)
@@ -107,6 +111,7 @@ class AudioConfig:
     output_device: str | int
     input_wav: Path | None
     output_wav: Path | None
+    volume: int = VOLUME_DEFAULT
 
 
 @dataclass(frozen=True)
@@ -258,7 +263,7 @@ def read_turn_password(config: Config) -> str:
 
 
 def _audio(path: Path, data: Any) -> AudioConfig:
-    keys = {"driver", "input_device", "output_device", "input_wav", "output_wav"}
+    keys = {"driver", "input_device", "output_device", "input_wav", "output_wav", "volume"}
     table = _Table(path, "audio", data, keys)
     devices = {}
     for key in ("input_device", "output_device"):
@@ -266,7 +271,11 @@ def _audio(path: Path, data: Any) -> AudioConfig:
         if isinstance(value, int) and value < 0:
             table.fail(key, "a device index is 0 or more")
         devices[key] = value
+    volume = table.get("volume", int, VOLUME_DEFAULT)
+    if not VOLUME_MIN <= volume <= VOLUME_MAX:
+        table.fail("volume", f"{volume} is outside {VOLUME_MIN}..{VOLUME_MAX}")
     audio = AudioConfig(
+        volume=volume,
         driver=table.choice("driver", AUDIO_DRIVERS, "pyaudio"),
         input_wav=table.path_or_none("input_wav"),
         output_wav=table.path_or_none("output_wav"),
@@ -279,7 +288,7 @@ def _audio(path: Path, data: Any) -> AudioConfig:
 
 def _codec(path: Path, data: Any) -> CodecConfig:
     table = _Table(path, "codec", data, {"bitrate", "frame_ms", "fec", "dtx"})
-    bitrate = table.get("bitrate", int, 24000)
+    bitrate = table.get("bitrate", int, DEFAULT_BITRATE_BPS)
     if not BITRATE_MIN_BPS <= bitrate <= BITRATE_MAX_BPS:
         table.fail(
             "bitrate", f"{bitrate} is outside the codec's {BITRATE_MIN_BPS}..{BITRATE_MAX_BPS}"
@@ -391,24 +400,47 @@ def load_or_create(path: Path) -> tuple[Config, bool]:
     return load_config(path), created
 
 
-_DEVICE_NAME_LINE = re.compile(r'^(\s*name\s*=\s*)"(?:[^"\\]|\\.)*"', re.MULTILINE)
+def save_setting(path: Path, table: str, key: str, value: str | int) -> None:
+    """Set `[table] key = value` in the config file, keeping everything else as written.
+
+    The edit goes through tomlkit (any quoting, comments and order survive); the result is
+    validated as a whole before it replaces the file atomically, with the file's own
+    permission bits. ConfigError (naming file and key) when the file cannot be read,
+    parsed, validated or written: the caller shows it, nothing is half-written."""
+    import tomlkit
+    from tomlkit.exceptions import TOMLKitError
+
+    path = Path(path)
+    where = f"{table}.{key}"
+    try:
+        text = path.read_text(encoding="utf-8")
+        mode = path.stat().st_mode & 0o777
+    except OSError as exc:
+        raise ConfigError(path, where, f"cannot read the config: {exc.strerror}") from exc
+    try:
+        document = tomlkit.parse(text)
+        section = document.get(table)
+        if section is None:
+            document[table] = section = tomlkit.table()
+        elif not isinstance(section, dict):
+            raise ConfigError(path, table, "must be a table")
+        section[key] = value
+        new_text = tomlkit.dumps(document)
+    except TOMLKitError as exc:
+        raise ConfigError(path, None, f"not valid TOML: {exc}") from exc
+    parse_config(path, new_text)  # never write a config that would not load
+    try:
+        atomic_write_text(path, new_text, mode=mode)
+    except OSError as exc:
+        raise ConfigError(path, where, f"cannot save: {exc.strerror or exc}") from exc
 
 
 def save_device_name(path: Path, name: str) -> None:
-    """Rewrite `[device] name` in place (keeping comments), then re-validate the file."""
-    check_name(name)
-    if len(name) > NAME_MAX_CHARS:
-        raise ConfigError(path, "device.name", "too long")
-    text = Path(path).read_text(encoding="utf-8")
-    start = text.find("[device]")
-    end = text.find("\n[", start + 1) if start >= 0 else -1
-    if start < 0:
-        raise ConfigError(path, "device", "no [device] table to update")
-    section = text[start : end if end >= 0 else len(text)]
-    quoted = json.dumps(name, ensure_ascii=False)
-    new_section, count = _DEVICE_NAME_LINE.subn(lambda m: m.group(1) + quoted, section, count=1)
-    if count == 0:
-        new_section = section.replace("[device]", f"[device]\nname = {quoted}", 1)
-    new_text = text[:start] + new_section + text[start + len(section) :]
-    parse_config(Path(path), new_text)  # never write a config that would not load
-    atomic_write_text(Path(path), new_text)
+    """Rename this device in the config (`[device] name`); PhonebookError if the name is
+    not one (blank, too long, edge spaces), ConfigError if the file cannot take it."""
+    save_setting(path, "device", "name", check_name(name))
+
+
+def save_volume(path: Path, level: int) -> None:
+    """Keep the speaker volume across restarts (`[audio] volume`)."""
+    save_setting(path, "audio", "volume", int(level))

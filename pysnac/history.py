@@ -23,6 +23,8 @@ from pysnac.limits import HISTORY_MAX_CALLS
 log = logging.getLogger(__name__)
 
 HISTORY_FILE_NAME = "history.json"
+PRIVATE_FILE_MODE = 0o600  # config, contacts, call history: no other user reads them
+PRIVATE_DIR_MODE = 0o700
 INCOMING = "in"
 OUTGOING = "out"
 
@@ -93,9 +95,10 @@ class History:
         atomic_write_text(self.path, text + "\n")
 
 
-def atomic_write_text(path: Path, text: str, mode: int = 0o644) -> None:
-    """Replace `path` with `text` atomically (temp file in the same folder, fsync, rename)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
+def atomic_write_text(path: Path, text: str, mode: int = PRIVATE_FILE_MODE) -> None:
+    """Replace `path` with `text` atomically (temp file in the same folder, fsync, rename).
+    Private by default: a missing folder is made PRIVATE_DIR_MODE, the file `mode`."""
+    path.parent.mkdir(mode=PRIVATE_DIR_MODE, parents=True, exist_ok=True)
     fd, temp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as handle:

@@ -2,7 +2,7 @@
 16x2 character cells, five buttons, a backlight colour and the custom glyphs.
 
 Custom characters live in the HD44780's eight CGRAM slots. Screens use the one-character
-strings below (`GLYPH_CHECK`, `GLYPH_PHONE`, `GLYPH_BARS[n]`), each one LCD cell wide;
+strings below (`GLYPH_CHECK`, `GLYPH_PHONE`, `GLYPH_BARS[n]`, `GLYPH_CUT`), each one cell;
 `to_unicode` turns them into readable text for terminals, logs and JSON. Neither side
 imports the other: both import this vocabulary.
 """
@@ -44,10 +44,12 @@ SLOT_CHECK = 0
 SLOT_PHONE = 1
 SLOT_BARS_FIRST = 2  # slots 2..6: signal bars 0..4
 SIGNAL_BARS_MAX = 4
+SLOT_CUT = 7  # an ellipsis: the end of a name cut to fit
 
 GLYPH_CHECK = chr(SLOT_CHECK)
 GLYPH_PHONE = chr(SLOT_PHONE)
 GLYPH_BARS = tuple(chr(SLOT_BARS_FIRST + n) for n in range(SIGNAL_BARS_MAX + 1))
+GLYPH_CUT = chr(SLOT_CUT)
 
 # 5x8 bitmaps, one int per row (bit 4 = leftmost pixel), as HD44780 create_char expects.
 CUSTOM_CHARS: dict[int, tuple[int, ...]] = {
@@ -58,11 +60,13 @@ CUSTOM_CHARS: dict[int, tuple[int, ...]] = {
     SLOT_BARS_FIRST + 2: (0x00, 0x00, 0x00, 0x00, 0x08, 0x08, 0x18, 0x1D),
     SLOT_BARS_FIRST + 3: (0x00, 0x00, 0x04, 0x04, 0x0C, 0x0C, 0x1C, 0x1D),
     SLOT_BARS_FIRST + 4: (0x01, 0x01, 0x05, 0x05, 0x0D, 0x0D, 0x1D, 0x1D),
+    SLOT_CUT: (0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x15, 0x00),
 }
 
 _UNICODE = {
     GLYPH_CHECK: "\u2713",  # check mark
     GLYPH_PHONE: "\u260e",  # telephone
+    GLYPH_CUT: "\u2026",  # horizontal ellipsis
     **dict(zip(GLYPH_BARS, ("_", "\u2582", "\u2584", "\u2586", "\u2588"), strict=True)),
 }
 

@@ -58,6 +58,7 @@ class CallEndings:
     if TYPE_CHECKING:
 
         def _select_peer(self, name: str) -> bool: ...  # `Dial`
+        def _keep_volume(self) -> None: ...  # `Calls`
 
     def _end(self, reason: str, now: float) -> None:
         self.reason = reason[:REASON_MAX_CHARS]
@@ -117,6 +118,7 @@ class CallEndings:
     def end_for_shutdown(self, event: Any) -> None:
         """`shut_down` in any state: end the call in progress on the wire and record it
         (in_call's exit hook then stops media). Nothing to do outside a call."""
+        self._keep_volume()
         ends = {
             table.DIALING: self.service.cancel_call,
             table.RINGING: self.service.reject_call,
@@ -130,6 +132,13 @@ class CallEndings:
             return
         self._end(REASON_SHUT_DOWN, event_now(event))
         self.record_call(event)
+
+    def record_turned_away(self, event: Any) -> None:
+        """Someone called and the call service answered for us (busy during a call, or no
+        sound device): the recent calls show the attempt."""
+        failure = event_data(event)
+        if isinstance(failure, Failure):
+            self.history.add(CallRecord(INCOMING, failure.peer or "?", 0.0, failure.reason))
 
     def record_call(self, event: Any) -> None:
         """Entering hangup (or ending before connect): one line in the recent calls."""

@@ -22,6 +22,7 @@ from pysnac.call_events import (
 )
 from pysnac.errors import PysnacError
 from pysnac.limits import REASON_MAX_CHARS, VOLUME_MAX, VOLUME_MIN
+from pysnac.tones import Tone
 from pysnac_fsm import table
 from pysnac_fsm.call_context import ActiveCall, event_data, event_now
 
@@ -53,6 +54,8 @@ class Calls:
     call: ActiveCall | None
     reason: str
     volume: int
+    _saved_volume: int
+    _save_volume: Callable[[int], None] | None
     muted: bool
     link: LinkStats
 
@@ -65,7 +68,26 @@ class Calls:
 
     def start_ringback(self, event: Any) -> None:
         if self.call is not None:
+            if not self.call.ringback:  # RINGING may be repeated: one tone
+                self._tone(Tone.RINGBACK)
             self.call.ringback = True
+
+    def start_ring(self, event: Any) -> None:
+        self._tone(Tone.RING)
+
+    def stop_tone(self, event: Any) -> None:
+        self._tone(None)
+
+    def _tone(self, tone: Tone | None) -> None:
+        """Start or stop a call-progress tone; a fault is logged, never ends the call (a
+        phone without a speaker still rings on its screen and still answers)."""
+        try:
+            if tone is None:
+                self.service.stop_tone()
+            else:
+                self.service.start_tone(tone, self.volume)
+        except Exception as exc:
+            log.error("%s tone failed: %s", tone or "stopping the", exc)
 
     def take_incoming(self, event: Any) -> None:
         incoming = event_data(event)
@@ -119,6 +141,7 @@ class Calls:
             self.service.stop_media()
         except Exception:
             log.exception("stop_media failed")
+        self._keep_volume()
 
     def raise_volume(self, event: Any) -> None:
         self.volume = min(VOLUME_MAX, self.volume + 1)
@@ -127,6 +150,18 @@ class Calls:
     def lower_volume(self, event: Any) -> None:
         self.volume = max(VOLUME_MIN, self.volume - 1)
         call_safely(self._post, self.service.set_volume, self.volume)
+
+    def _keep_volume(self) -> None:
+        """Save a changed level for the next start, once per call (leaving in_call or at
+        shutdown), not on every press: a config write (fsync) on an SD card is slow. A
+        failed save is one log line."""
+        if self._save_volume is None or self.volume == self._saved_volume:
+            return
+        self._saved_volume = self.volume
+        try:
+            self._save_volume(self.volume)
+        except PysnacError as exc:
+            log.error("volume not saved: %s", exc)
 
     def flip_mute(self, event: Any) -> None:
         self.muted = not self.muted

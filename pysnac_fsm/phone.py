@@ -48,6 +48,8 @@ class PhoneModel(Dial, Menus, TextEntry, Pairing, Calls, CallEndings):
         fingerprint: str,
         save_device_name: Callable[[str], None] | None = None,
         new_keys: NewKeysLike | None = None,
+        volume: int = VOLUME_DEFAULT,
+        save_volume: Callable[[int], None] | None = None,
     ) -> None:
         self.service = service
         self.new_keys = new_keys
@@ -57,9 +59,12 @@ class PhoneModel(Dial, Menus, TextEntry, Pairing, Calls, CallEndings):
         self.device_name = device_name
         self.fingerprint = fingerprint
         self._save_device_name = save_device_name
+        self._save_volume = save_volume
+        self.notice = ""  # why the last edit did not stick ("Not saved", "Name is taken")
         self.directory: dict[str, bool] = {}
         self.audio_problem = ""
         self.menu_index = 0
+        self.device_page = 0  # This device: key, then what the home screen's marks mean
         self.contact_index = 0
         self.recent: list[CallRecord] = []
         self.recent_index = 0
@@ -74,7 +79,8 @@ class PhoneModel(Dial, Menus, TextEntry, Pairing, Calls, CallEndings):
         self.last_call: ActiveCall | None = None  # kept for the hang-up screen and summary
         self.reason = ""
         self.duration_s = 0.0
-        self.volume = VOLUME_DEFAULT
+        self.volume = volume
+        self._saved_volume = volume  # what the config holds
         self.muted = False
         self.link = LinkStats()
         self.power_off_requested = False  # the runtime powers the machine off after stopping

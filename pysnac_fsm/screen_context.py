@@ -25,6 +25,8 @@ class ScreenContext:
     recent_index: int = 0
     edit_text: str = ""
     edit_cursor: int = 0
+    device_page: int = 0  # This device: 0 key fingerprint, 1 directory mark, 2 sound
+    notice: str = ""  # why the last edit did not stick (refused name, failed save)
     discovered_name: str = ""
     discovered_fingerprint: str = ""
     pinned_fingerprint: str = ""  # re-pair: the fingerprint of the pinned key to replace

@@ -30,6 +30,8 @@ def screen_snapshot(model: PhoneModel, now: float) -> ScreenContext:
         recent_index=model.recent_index,
         edit_text="".join(model.edit_chars),
         edit_cursor=model.edit_cursor,
+        notice=model.notice,
+        device_page=model.device_page,
         discovered_name=discovered.contact.name if discovered else "",
         discovered_fingerprint=discovered.fingerprint if discovered else "",
         pinned_fingerprint=model.pinned_fingerprint,

@@ -1,16 +1,26 @@
 """Text entry on five buttons, for the device's and a contact's name: Up/Down change the
 character under the cursor (through `TEXT_ENTRY_ALPHABET`), Right/Left move the cursor,
-Select saves a name that is neither blank nor taken."""
+Select saves a name that is neither blank nor taken (ignoring case); a refused or unsaved
+name leaves its reason in `notice`, which the screens show."""
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
 from pysnac.contacts import Contact
+from pysnac.errors import PysnacError
 from pysnac.limits import NAME_MAX_CHARS, TEXT_ENTRY_ALPHABET
 from pysnac_fsm import table
 from pysnac_fsm.ports import PhonebookLike
+
+log = logging.getLogger(__name__)
+
+# Why an edit did not stick, shown on the edit and This device screens (one LCD line).
+NOTICE_NAME_BLANK = "Name is blank"
+NOTICE_NAME_TAKEN = "Name is taken"
+NOTICE_NOT_SAVED = "Not saved!"
 
 
 class TextEntry:
@@ -23,6 +33,7 @@ class TextEntry:
     edit_chars: list[str]
     edit_cursor: int
     edit_target: str
+    notice: str
 
     if TYPE_CHECKING:
 
@@ -30,6 +41,7 @@ class TextEntry:
         def _select_peer(self, name: str) -> bool: ...  # `Dial`
 
     def _begin_edit(self, text: str) -> None:
+        self.notice = ""
         self.edit_chars = list(text[:NAME_MAX_CHARS]) or [TEXT_ENTRY_ALPHABET[1]]
         self.edit_cursor = 0
 
@@ -42,6 +54,7 @@ class TextEntry:
         self._begin_edit(self.edit_target)
 
     def _step_char(self, step: int) -> None:
+        self.notice = ""  # the user is fixing the refused name
         current = self.edit_chars[self.edit_cursor]
         index = TEXT_ENTRY_ALPHABET.find(current)
         index = 0 if index < 0 else (index + step) % len(TEXT_ENTRY_ALPHABET)
@@ -54,6 +67,7 @@ class TextEntry:
         self._step_char(-1)
 
     def edit_cursor_right(self, event: Any) -> None:
+        self.notice = ""
         if self.edit_cursor < NAME_MAX_CHARS - 1:
             self.edit_cursor += 1
             if self.edit_cursor == len(self.edit_chars):
@@ -69,18 +83,28 @@ class TextEntry:
         return "".join(self.edit_chars).strip()
 
     def edit_name_valid(self, event: Any) -> bool:
+        """The save guard; a refused name leaves its reason in `notice` for the screen."""
         name = self.edit_text()
+        self.notice = ""
         if not name or len(name) > NAME_MAX_CHARS:
-            return False
-        if self.state == table.EDIT_CONTACT_NAME:
-            taken = {c.name for c in self.phonebook.contacts()} - {self.edit_target}
-            return name not in taken
-        return True
+            self.notice = NOTICE_NAME_BLANK
+        elif self.state == table.EDIT_CONTACT_NAME:
+            taken = {c.name.casefold() for c in self.phonebook.contacts()}
+            if name.casefold() in taken - {self.edit_target.casefold()}:
+                self.notice = NOTICE_NAME_TAKEN
+        return not self.notice
 
     def save_device_name(self, event: Any) -> None:
-        self.device_name = self.edit_text()
+        """Keep the new name; a save that fails keeps the old one and says so (LCD, log)."""
+        name = self.edit_text()
         if self._save_device_name is not None:
-            self._save_device_name(self.device_name)
+            try:
+                self._save_device_name(name)
+            except PysnacError as exc:
+                log.error("device name not saved: %s", exc)
+                self.notice = NOTICE_NOT_SAVED
+                return
+        self.device_name = name
 
     def save_contact_name(self, event: Any) -> None:
         new_name = self.edit_text()

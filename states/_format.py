@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from pysnac.screen import LCD_COLUMNS
+from pysnac.screen import GLYPH_CUT, LCD_COLUMNS
 
 
 def line(left: str, right: str = "") -> str:
-    """`left` then `right` flush right, cut so the whole is exactly LCD_COLUMNS cells."""
-    room = LCD_COLUMNS - len(right)
-    return (left[: max(0, room)].ljust(room) + right)[:LCD_COLUMNS]
+    """`left` then `right` flush right, exactly LCD_COLUMNS cells. A `left` too long keeps
+    one blank before `right` and ends in GLYPH_CUT, so a cut is seen ("Grandma R… 2/7")."""
+    room = LCD_COLUMNS - len(right) - (1 if right else 0)  # the gap before `right`
+    if len(left) > max(0, room) and room > 0:
+        left = left[: room - 1] + GLYPH_CUT
+    return (left[: max(0, room)].ljust(LCD_COLUMNS - len(right)) + right)[:LCD_COLUMNS]
 
 
 def clock(seconds: float) -> str:

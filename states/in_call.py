@@ -1,7 +1,8 @@
 """In call: peer, R when a relay carries the call, call time and link bars on line 1; the
-SAS and volume or MUTE on line 2.
+code and volume or MUTE on line 2.
 
-Both users read the 4-character SAS aloud: equal strings mean no one is in the middle.
+Both users read the 4-character code (the short authentication string) aloud: equal codes
+mean no one is in the middle. The screen says "Code", a word people know.
 Select hangs up, Up/Down change the volume, Left toggles mute. A 1 s tick refreshes it.
 """
 
@@ -18,6 +19,7 @@ BUTTONS = {
     Button.DOWN: "volume_down",
     Button.LEFT: "toggle_mute",
 }
+CODE_LABEL = "Code "
 
 
 def screen(ctx: ScreenContext) -> tuple[str, str]:
@@ -25,4 +27,4 @@ def screen(ctx: ScreenContext) -> tuple[str, str]:
     relay = " R" if ctx.relayed else ""  # the call goes through the relay
     right = relay + " " + clock(ctx.call_s) + bars
     status = "MUTE" if ctx.muted else f"Vol {ctx.volume}"
-    return line(ctx.peer, right), line("SAS " + ctx.sas, status)
+    return line(ctx.peer, right), line(CODE_LABEL + ctx.sas, status)

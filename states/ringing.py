@@ -1,6 +1,7 @@
 """Ringing: an incoming call (its key already authenticated). Select answers, Left rejects.
 
-An unknown caller (key not pinned) shows `?` and the key fingerprint instead of the hints.
+An unknown caller (key not pinned) is marked `?`, with the first group of its key
+fingerprint beside the name; the answer/reject hint stays on line 2 for every caller.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ BUTTONS = {Button.SELECT: "answer", Button.LEFT: "reject"}
 
 
 def screen(ctx: ScreenContext) -> tuple[str, str]:
+    hint = line("Sel:ans <:reject")
     if not ctx.peer_known:
-        return line(GLYPH_PHONE + "?" + ctx.peer), line(ctx.peer_fingerprint)
-    return line(GLYPH_PHONE + ctx.peer), line("Sel:ans <:reject")
+        group = ctx.peer_fingerprint.split("-")[0]
+        return line(GLYPH_PHONE + "?" + ctx.peer, group), hint
+    return line(GLYPH_PHONE + ctx.peer), hint

@@ -2,8 +2,8 @@
 
 Up/Down step the character under the cursor through the alphabet, Right moves on (a new
 position starts blank), Left moves back, and Left on the first character cancels. Select
-saves (a blank or duplicate name is refused). Line 2 marks the cursor with `^`. Serves
-both the device-name and contact-name states.
+saves (a blank or duplicate name is refused, and line 2 says why). Line 2 marks the
+cursor with `^`. Serves both the device-name and contact-name states.
 """
 
 from __future__ import annotations
@@ -27,6 +27,8 @@ HINT = "Sel"
 
 
 def screen(ctx: ScreenContext) -> tuple[str, str]:
+    if ctx.notice:  # a refused save says why until the next key
+        return line(ctx.edit_text), line(ctx.notice)
     cursor = min(ctx.edit_cursor, NAME_MAX_CHARS - 1)
     hint = HINT if cursor + 1 < LCD_COLUMNS - len(HINT) else ""
     return line(ctx.edit_text), line(" " * cursor + "^", hint)

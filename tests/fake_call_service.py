@@ -108,6 +108,12 @@ class FakeCallService:
     def set_muted(self, muted: bool) -> None:
         self._record("set_muted", muted)
 
+    def start_tone(self, tone: str, level: int) -> None:
+        self._record("start_tone", str(tone), level)
+
+    def stop_tone(self) -> None:
+        self._record("stop_tone")
+
     def link_stats(self) -> LinkStats:
         self._record("link_stats")
         return self.stats

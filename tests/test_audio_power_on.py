@@ -15,7 +15,7 @@ from drivers.lcd.headless import HeadlessLcd
 from pysnac.config import load_config
 from pysnac.runtime.app import Phone, build_phone
 from pysnac.runtime.factory import udp_call_service_factory
-from pysnac.screen import Button
+from pysnac.screen import GLYPH_CUT, Button
 from pysnac_fsm import table
 from tests.audio_phones import wait_until
 
@@ -48,7 +48,8 @@ def start_phone(tmp_path: Path) -> Iterator:
 def assert_named_and_still_up(
     phone: Phone, lcd: HeadlessLcd, shown: str, device: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    assert lcd.wait_for(lambda lines: lines[1].rstrip() == shown[:16], WAIT_S), lcd.lines
+    expected = shown if len(shown) <= 16 else shown[:15] + GLYPH_CUT  # a visible cut
+    assert lcd.wait_for(lambda lines: lines[1].rstrip() == expected, WAIT_S), lcd.lines
     assert phone.state == table.IDLE
     logged = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR]
     assert any(device in m and "main.py devices" in m for m in logged), logged

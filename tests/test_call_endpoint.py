@@ -235,7 +235,9 @@ def test_busy_when_already_in_a_call(trio) -> None:
     establish(net, alice, bob)
     net.act(carol, "place_call", bob.contact())
     assert carol.names() == [EventName.REMOTE_BUSY]
-    assert bob.names() == [EventName.INCOMING_CALL, EventName.CALL_ESTABLISHED]
+    busy = [EventName.INCOMING_CALL, EventName.CALL_ESTABLISHED, EventName.CALLER_TURNED_AWAY]
+    assert bob.names() == busy  # bob's recent calls will show carol's attempt
+    assert bob.events[-1].data == Failure("Missed (busy)", "", peer="carol")
     assert bob.endpoint.counters["busy"] == 1
     datagram, _ = alice.endpoint.seal_media(b"still here", net.now)
     bob.endpoint.receive(datagram, alice.addr, net.now)
@@ -359,6 +361,39 @@ def test_stranger_claiming_to_be_the_callee_cannot_ring_back(trio) -> None:
     net.collect(alice)
     assert alice.names() == []
     assert alice.endpoint.counters["bad_signature"] == 1
+
+
+def test_a_callee_without_sound_refuses_with_a_reason(trio) -> None:
+    """No working sound device: bob does not ring; alice's screen says why."""
+    net, alice, bob, _ = trio
+    bob.endpoint.audio_ok = False
+    net.act(alice, "place_call", bob.contact())
+    assert alice.names() == [EventName.REMOTE_REJECTED]
+    assert alice.events[0].data == Failure(
+        "bob: no audio", "bob has no working sound device", peer="bob"
+    )
+    assert alice.endpoint.active is None
+    assert bob.names() == [EventName.CALLER_TURNED_AWAY]
+    assert bob.events[0].data == Failure("Missed (no audio)", "", peer="alice")
+    assert bob.endpoint.active is None
+    net.advance(10.0)  # nothing more on either side: the refusal was final
+    assert len(alice.events) == 1 and len(bob.events) == 1
+
+
+def test_stranger_cannot_forge_a_no_audio_refusal(trio) -> None:
+    """A NO_AUDIO signed by anyone but the callee's pinned key is dropped."""
+    net, alice, bob, carol = trio
+    captured: list[bytes] = []
+    net.drop = lambda d, s, t: captured.append(d) is None and t == B_ADDR
+    net.act(alice, "place_call", bob.contact())
+    invite = wire.parse(captured[0])
+    header = wire.signal_header(wire.PacketType.NO_AUDIO, invite.call_id, 77, invite.sender_index)
+    forged = header + carol.identity.sign(wire.SIGNAL_CONTEXT + header)
+    alice.endpoint.receive(forged, B_ADDR, net.now)
+    net.collect(alice)
+    assert alice.names() == []
+    assert alice.endpoint.counters["bad_signature"] == 1
+    assert alice.endpoint.active is not None  # still calling
 
 
 def test_unknown_caller_rings_with_its_fingerprint(trio) -> None:

@@ -8,8 +8,8 @@ import sys
 from pathlib import Path
 
 from drivers.rendezvous.record import key_id
-from pysnac.channel.identity import DEFAULT_KEY_PATH, Identity, fingerprint
-from pysnac.cli import whoami
+from pysnac.channel.identity import Identity, fingerprint
+from pysnac.cli import resolve
 from pysnac.contacts import decode_public_key
 from tests.conftest import REPO
 
@@ -60,15 +60,22 @@ def test_loose_mode_and_corruption_are_one_line_errors(tmp_path: Path) -> None:
     assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
 
 
-def test_key_path_precedence(tmp_path: Path) -> None:
+def test_key_path_precedence(tmp_path: Path, monkeypatch) -> None:
     def args(**kw: str | None) -> argparse.Namespace:
         return argparse.Namespace(**{"key_file": None, "config": None, **kw})
 
+    monkeypatch.delenv("PYSNAC_CONFIG", raising=False)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
     config = tmp_path / "etc" / "pysnac.toml"
-    assert whoami.key_path(args()) == DEFAULT_KEY_PATH
-    assert whoami.key_path(args(config=str(config))) == tmp_path / "etc" / "identity.key"
+    assert resolve.key_path(args()) == tmp_path / "home" / ".config" / "pysnac" / "identity.key"
+    assert resolve.key_path(args(config=str(config))) == tmp_path / "etc" / "identity.key"
     explicit = tmp_path / "k"
-    assert whoami.key_path(args(config=str(config), key_file=str(explicit))) == explicit
+    assert resolve.key_path(args(config=str(config), key_file=str(explicit))) == explicit
+    config.parent.mkdir()
+    config.write_text('[device]\nkey_file = "keys/me.key"\n')
+    assert resolve.key_path(args(config=str(config))) == tmp_path / "etc" / "keys" / "me.key"
+    monkeypatch.setenv("PYSNAC_CONFIG", str(config))
+    assert resolve.key_path(args()) == tmp_path / "etc" / "keys" / "me.key"
 
 
 def test_config_folder_key_is_used(tmp_path: Path) -> None:

@@ -5,6 +5,7 @@ line with exit status 2."""
 from __future__ import annotations
 
 import dataclasses
+import errno
 import os
 import shutil
 import subprocess
@@ -20,8 +21,10 @@ from pysnac.config import (
     load_or_create,
     parse_config,
     save_device_name,
+    save_volume,
 )
 from pysnac.errors import ConfigError
+from pysnac.phonebook import PhonebookError
 from tests.conftest import REPO
 
 BOB_KEY = "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="
@@ -85,7 +88,7 @@ def test_default_config_text_is_the_documented_default(tmp_path: Path) -> None:
     assert config.device.name == "pysnac"
     assert config.network.udp_port == 47000
     assert config.audio.driver == "pyaudio"
-    assert config.codec.bitrate == 24000 and config.codec.frame_ms == 20
+    assert config.codec.bitrate == 32000 and config.codec.frame_ms == 20
     assert config.codec.fec and not config.codec.dtx
     assert config.lcd.driver == "plate"
     assert config.rendezvous.backends == ("lan",)
@@ -195,6 +198,82 @@ def test_save_device_name_keeps_comments(tmp_path: Path) -> None:
     assert load_config(path).device.name == 'new "one"'
 
 
+def test_save_keeps_single_quotes_inline_tables_and_comments(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(
+        "# mine\n[device]\nname = 'old'  # single quotes are valid TOML\n"
+        "[audio] # after\ndriver = 'silence'\n"
+    )
+    path.chmod(0o640)
+    save_device_name(path, "Grandma Rosa")
+    save_volume(path, 3)
+    config = load_config(path)
+    assert (config.device.name, config.audio.volume) == ("Grandma Rosa", 3)
+    text = path.read_text()
+    assert "# mine" in text and "# single quotes are valid TOML" in text and "# after" in text
+    assert text.count("volume") == 1 and text.count("name =") == 1
+    assert path.stat().st_mode & 0o777 == 0o640  # the file's own mode is kept
+
+
+def test_save_adds_a_missing_table(tmp_path: Path) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text("[lcd]\ndriver = 'headless'\n")
+    save_volume(path, 10)
+    save_device_name(path, "kitchen")
+    config = load_config(path)
+    assert (config.device.name, config.audio.volume, config.lcd.driver) == (
+        "kitchen",
+        10,
+        "headless",
+    )
+
+
+def test_save_to_a_read_only_file_system_names_file_and_key(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def read_only(*_args: object, **_kw: object) -> None:
+        raise OSError(errno.EROFS, "Read-only file system")
+
+    path = tmp_path / "config.toml"
+    path.write_text(DEFAULT_CONFIG_TEXT)
+    monkeypatch.setattr("pysnac.config.atomic_write_text", read_only)
+    with pytest.raises(ConfigError) as caught:
+        save_device_name(path, "kitchen")
+    assert str(caught.value) == f"{path}: key 'device.name': cannot save: Read-only file system"
+    assert path.read_text() == DEFAULT_CONFIG_TEXT
+
+
+def test_save_failure_is_a_config_error(tmp_path: Path) -> None:
+    missing = tmp_path / "gone.toml"
+    with pytest.raises(ConfigError, match=r"gone.toml: key 'audio.volume': cannot read"):
+        save_volume(missing, 4)
+    broken = tmp_path / "broken.toml"
+    broken.write_text("[device\n")
+    with pytest.raises(ConfigError, match="not valid TOML"):
+        save_device_name(broken, "x")
+    assert broken.read_text() == "[device\n"
+
+
+@pytest.mark.parametrize("bad", ["", " lead", "x" * 16])
+def test_refused_names_say_why(tmp_path: Path, bad: str) -> None:
+    path = tmp_path / "config.toml"
+    path.write_text(DEFAULT_CONFIG_TEXT)
+    with pytest.raises(PhonebookError, match=r"empty|spaces|longer"):
+        save_device_name(path, bad)
+    assert path.read_text() == DEFAULT_CONFIG_TEXT
+
+
+def test_volume_is_checked_and_defaults_match_the_codec(tmp_path: Path) -> None:
+    from pysnac.media.codec import CodecParams
+
+    path = tmp_path / "config.toml"
+    path.write_text(DEFAULT_CONFIG_TEXT)
+    assert load_config(path).codec.bitrate == CodecParams().bitrate == 32000
+    path.write_text("[audio]\nvolume = 11\n")
+    with pytest.raises(ConfigError, match=r"audio\.volume"):
+        load_config(path)
+
+
 def run_main(
     *args: str, env: dict[str, str], prefix: tuple[str, ...] = ()
 ) -> subprocess.CompletedProcess[str]:
@@ -237,3 +316,20 @@ def test_cli_first_run_creates_config_and_key_and_says_where(tmp_path: Path) -> 
     assert f"created identity key {key_file}" in result.stderr
     assert key_file.stat().st_mode & 0o777 == 0o600
     assert '"type": "ready"' in result.stdout
+
+
+def test_files_the_phone_writes_are_private(tmp_path: Path) -> None:
+    from pysnac.channel.identity import Identity
+    from pysnac.contacts import Contact
+    from pysnac.history import CallRecord, History
+    from pysnac.phonebook import Phonebook
+
+    config, created = load_or_create(tmp_path / "new" / "config.toml")
+    assert created
+    History(config.folder / "history.json").add(CallRecord("in", "bob", 0.0, "Missed call"))
+    Phonebook(config.folder / "contacts.toml", []).add(
+        Contact("bob", Identity.generate().signing_public, None)
+    )
+    assert config.folder.stat().st_mode & 0o777 == 0o700
+    for name in ("config.toml", "history.json", "contacts.toml"):
+        assert (config.folder / name).stat().st_mode & 0o777 == 0o600, name

@@ -79,3 +79,47 @@ def test_demo_firebase_options_need_firebase(tmp_path: Path) -> None:
     assert result.stderr.strip().splitlines() == [
         "pysnac: --firebase-url/--firebase-config need --rendezvous firebase"
     ]
+
+
+@pytest.mark.parametrize(
+    ("content", "mode", "expected"),
+    [
+        ('{"apiKey": "k", "databaseURL": "http://127.0.0.1:9"}', 0o600, "key 'auth'"),
+        ('{"apiKey": "k"}', 0o644, "holds a password: run 'chmod 600"),
+    ],
+)
+def test_demo_firebase_config_error_is_the_loaders_line(
+    tmp_path: Path, content: str, mode: int, expected: str
+) -> None:
+    project = tmp_path / "project.json"
+    project.write_text(content)
+    project.chmod(mode)
+    result = run_demo("--rendezvous", "firebase", "--firebase-config", str(project), out=tmp_path)
+    assert result.returncode == 2, result.stdout[-1000:]
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"pysnac: {project}"), lines
+    assert expected in lines[0]
+
+
+def test_run_with_a_bad_firebase_file_stops_with_the_loaders_line(tmp_path: Path) -> None:
+    project = tmp_path / "fb.json"
+    project.write_text("{}")
+    project.chmod(0o600)
+    config = tmp_path / "config.toml"
+    config.write_text(
+        "[lcd]\ndriver = 'headless'\n[audio]\ndriver = 'silence'\n"
+        "[rendezvous]\nbackends = ['firebase']\nfirebase_config = 'fb.json'\n"
+    )
+    result = subprocess.run(
+        [sys.executable, str(REPO / "main.py"), "run", "--config", str(config)],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        cwd=REPO,
+    )
+    assert result.returncode == 2
+    assert (
+        result.stderr.strip()
+        == f"pysnac: {project}: key 'apiKey': missing (copy it from the Firebase console)"
+    )
+    assert not (tmp_path / "identity.key").exists()  # stopped before anything started

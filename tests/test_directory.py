@@ -46,7 +46,8 @@ class ScriptedRendezvous:
     def start(self, identity: object, name: str, addresses: list[tuple[str, int]]) -> None:
         self.published.append((name, addresses))
 
-    def update(self, addresses: list[tuple[str, int]]) -> None: ...
+    def update(self, addresses: list[tuple[str, int]], name: str | None = None) -> None:
+        self.published.append((name or self.published[-1][0], addresses))
 
     def lookup(self, public_key: bytes, timeout_s: float) -> PeerRecord | None:
         self.looked_up.set()

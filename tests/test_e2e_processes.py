@@ -26,7 +26,7 @@ def test_make_demo_call(tmp_path: Path) -> None:
     lines: list[str] = []
     result = run_demo(out=tmp_path, talk_s=3.0, echo=lines.append)
     assert result.sas_match
-    assert any("Ringing" in line for line in lines) and any("SAS" in line for line in lines)
+    assert any("Ringing" in line for line in lines) and any("Code " in line for line in lines)
     to_bob, to_alice = result.directions
     assert to_bob.frames_received >= 140 and to_alice.frames_received >= 140
     assert to_bob.pesq >= 3.5 and not math.isnan(to_alice.pesq)

@@ -19,6 +19,7 @@ from pysnac.call_events import (
     IncomingCall,
 )
 from pysnac.contacts import Contact
+from pysnac.history import CallRecord
 from pysnac.screen import Button
 from pysnac_fsm import table
 from tests.fake_call_service import SyncPhone
@@ -71,6 +72,11 @@ REACH: dict[str, list] = {
 }
 
 
+def bob_called_before(phone: SyncPhone) -> None:
+    phone.history.add(CallRecord("out", "bob", 0.0, "Busy"))
+    phone.press(L, S)  # back to the menu and into Recent calls again: the list reloads
+
+
 # Extra steps some conditional edges need once in their source state.
 PREPARE: dict[tuple[str, str, str], list] = {
     (table.CONTACTS, table.REPAIR_OLD_KEY, "rename"): [bob_has_a_new_key],
@@ -79,6 +85,7 @@ PREPARE: dict[tuple[str, str, str], list] = {
     (table.REPAIR_OLD_KEY, table.REPAIR_NEW_KEY, "accept"): [arm],
     (table.REPAIR_NEW_KEY, table.IDLE, "accept"): [arm],
     (table.MENU, table.RECENT_CALLS, "open_item"): [D],
+    (table.RECENT_CALLS, table.DIALING, "call_back"): [bob_called_before],
     (table.MENU, table.THIS_DEVICE, "open_item"): [D, D],
     (table.MENU, table.CONFIRM_SHUTDOWN, "open_item"): [U],
     (table.EDIT_DEVICE_NAME, table.EDIT_DEVICE_NAME, "cursor_left"): [R],

@@ -162,6 +162,30 @@ def test_stop_during_a_call_hangs_up_and_stops_media(running) -> None:
     assert service.closes == 1
 
 
+def test_stop_records_the_call_it_interrupts(running) -> None:
+    phone, lcd, _service, clock = running
+    lcd.press(Button.SELECT)  # home is the dial: one press calls bob
+    assert phone.wait_for_state(table.DIALING, WAIT_S)
+    phone.post(CallEvent(EventName.REMOTE_ACCEPTED))
+    phone.post(CallEvent(EventName.CALL_ESTABLISHED, Established("q7w2", "bob")))
+    assert phone.wait_for_state(table.IN_CALL, WAIT_S)
+    clock.advance(5.0)
+    phone.stop()
+    record = phone.model.history.records()[0]
+    assert (record.direction, record.peer, record.outcome) == ("out", "bob", "Shut down")
+    assert record.duration_s == 5.0
+
+
+def test_stop_while_ringing_silences_the_ring_and_records_the_call(running) -> None:
+    phone, _lcd, service, _clock = running
+    phone.post(CallEvent(EventName.INCOMING_CALL))
+    assert phone.wait_for_state(table.RINGING, WAIT_S)
+    phone.stop()
+    assert service.names()[-3:] == ["start_tone", "reject_call", "stop_tone"]
+    record = phone.model.history.records()[0]
+    assert (record.direction, record.outcome, record.duration_s) == ("in", "Shut down", 0.0)
+
+
 def test_null_call_service_says_no_network() -> None:
     posted: list[CallEvent] = []
     service = NullCallService(posted.append)

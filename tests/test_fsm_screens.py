@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 
 import states
 from pysnac.history import CallRecord
-from pysnac.screen import LCD_COLUMNS
+from pysnac.screen import GLYPH_CUT, LCD_COLUMNS
 from pysnac_fsm import table
 from pysnac_fsm.screen_context import ScreenContext
 from states._format import clock, line
@@ -57,7 +57,10 @@ def test_every_screen_fits(ctx: ScreenContext) -> None:
 
 def test_line_and_clock_helpers() -> None:
     assert line("abc", "1/2") == "abc          1/2"
-    assert line("x" * 20, "end") == "x" * 13 + "end"
+    assert line("x" * 20, "end") == "x" * 11 + GLYPH_CUT + " end"  # a visible cut, a gap
+    assert line("Grandma Rosalind", "2/7") == "Grandma Ros" + GLYPH_CUT + " 2/7"
+    assert line("x" * 12, "end") == "x" * 12 + " end"  # fits: no cut
+    assert line("x" * 17) == "x" * 15 + GLYPH_CUT
     assert clock(65.9) == "1:05"
     assert clock(3725) == "1:02:05"
     assert clock(-3) == "0:00"

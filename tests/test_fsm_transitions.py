@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -17,6 +18,7 @@ from pysnac.call_events import (
 )
 from pysnac.contacts import Contact
 from pysnac.errors import PysnacError
+from pysnac.history import CallRecord
 from pysnac.runtime.loop import TimerFired
 from pysnac.screen import GLYPH_BARS, GLYPH_CHECK, Backlight, Button
 from pysnac_fsm import table
@@ -167,7 +169,7 @@ def test_outgoing_call_happy_path(phone: SyncPhone) -> None:
     assert phone.state == table.IN_CALL
     assert phone.service.media_running
     assert phone.service.names()[-2:] == ["start_media", "set_volume"]
-    assert phone.lines == ("bob        0:00" + GLYPH_BARS[0], "SAS k3x9   Vol 7")
+    assert phone.lines == ("bob        0:00" + GLYPH_BARS[0], "Code k3x9  Vol 7")
     phone.advance(table.IN_CALL_TICK_S)
     assert phone.lines[0] == "bob        0:01" + GLYPH_BARS[3]  # the fake reports 3 bars
     phone.press(U)
@@ -196,16 +198,18 @@ def test_dialing_cancel_goes_home(phone: SyncPhone) -> None:
     dial_bob(phone)
     phone.press(L)
     assert phone.state == table.IDLE
-    assert phone.service.names() == ["place_call", "cancel_call"]
+    assert phone.service.names() == ["place_call", "cancel_call", "stop_tone"]
     assert phone.history.records()[0].outcome == "Cancelled"
 
 
 def test_dialing_no_answer(phone: SyncPhone) -> None:
     dial_bob(phone)
     phone.event(EventName.REMOTE_RINGING)
+    phone.event(EventName.REMOTE_RINGING)  # repeated: still one ring-back
     phone.advance(table.NO_ANSWER_S)
     assert phone.state == table.HANGUP
-    assert phone.service.names()[-1] == "cancel_call"
+    assert phone.service.names() == ["place_call", "start_tone", "cancel_call", "stop_tone"]
+    assert phone.service.calls[1] == ("start_tone", ("ringback", 7))
     assert phone.lines[0].startswith("No answer")
 
 
@@ -247,9 +251,10 @@ def test_incoming_call_answered_then_remote_hangs_up(phone: SyncPhone) -> None:
     assert phone.state == table.RINGING
     assert phone.lines == ("\x01carol          ", "Sel:ans <:reject")
     assert phone.lcd.backlight is Backlight.YELLOW
+    assert phone.service.calls == [("start_tone", ("ring", 7))]
     phone.press(S)
     assert phone.state == table.KEY_EXCHANGE
-    assert phone.service.names() == ["answer_call"]
+    assert phone.service.names() == ["start_tone", "answer_call", "stop_tone"]
     phone.event(EventName.CALL_ESTABLISHED, Established("zz12", "carol"))
     assert phone.state == table.IN_CALL
     phone.advance(3)
@@ -263,14 +268,14 @@ def test_incoming_call_answered_then_remote_hangs_up(phone: SyncPhone) -> None:
 def test_unknown_caller_shows_fingerprint(phone: SyncPhone) -> None:
     caller = IncomingCall("mallory", bytes(32), False, "ZZZZ-YYYY-XXXX")
     phone.event(EventName.INCOMING_CALL, caller)
-    assert phone.lines == ("\x01?mallory       ", "ZZZZ-YYYY-XXXX  ")
+    assert phone.lines == ("\x01?mallory   ZZZZ", "Sel:ans <:reject")
 
 
 def test_ringing_reject(phone: SyncPhone) -> None:
     phone.event(EventName.INCOMING_CALL, ALICE_IN)
     phone.press(L)
     assert phone.state == table.IDLE
-    assert phone.service.names() == ["reject_call"]
+    assert phone.service.names() == ["start_tone", "reject_call", "stop_tone"]
     assert phone.history.records()[0].outcome == "Rejected"
 
 
@@ -278,7 +283,7 @@ def test_ringing_timeout_is_missed(phone: SyncPhone) -> None:
     phone.event(EventName.INCOMING_CALL, ALICE_IN)
     phone.advance(table.RING_S)
     assert phone.state == table.HANGUP
-    assert phone.service.names() == ["reject_call"]
+    assert phone.service.names() == ["start_tone", "reject_call", "stop_tone"]
     assert phone.lines[0].startswith("Missed call")
 
 
@@ -286,7 +291,7 @@ def test_caller_gives_up_while_ringing(phone: SyncPhone) -> None:
     phone.event(EventName.INCOMING_CALL, ALICE_IN)
     phone.event(EventName.REMOTE_HUNG_UP)
     assert phone.lines[0].startswith("Missed call")
-    assert phone.service.names() == []
+    assert phone.service.names() == ["start_tone", "stop_tone"]
 
 
 @pytest.mark.parametrize(("outgoing", "expected"), [(True, "cancel_call"), (False, "reject_call")])
@@ -456,7 +461,26 @@ def test_history_survives_restart(tmp_path: Path) -> None:
     first.event(EventName.REMOTE_BUSY)
     second = SyncPhone(tmp_path)
     second.press(R, D, S)
-    assert second.lines == (">bob        0:00", "Busy         1/1")
+    when = time.strftime("%a %d %b %H:%M", time.localtime(1.7e9))
+    assert second.lines == (">bob        busy", when)
+    second.press(S)  # call back
+    assert second.state == table.DIALING
+    assert second.service.calls[-1] == ("place_call", (BOB,))
+
+
+def test_call_back_only_a_pinned_contact(tmp_path: Path) -> None:
+    phone = SyncPhone(tmp_path)
+    phone.history.add(CallRecord("in", "mallory", 0.0, "Missed call"))
+    phone.history.add(CallRecord("in", "Carol", 65.0, "Hung up"))
+    phone.press(R, D, S)
+    assert phone.lines[0] == "<Carol      1:05"
+    phone.press(S)  # names match ignoring case: carol is called back
+    assert phone.state == table.DIALING and phone.model.call.peer == "carol"
+    again = SyncPhone(tmp_path)
+    again.press(R, D, S, D)
+    assert again.lines[0] == "<mallory  missed"
+    again.press(S)  # not pinned: nothing to call
+    assert again.state == table.RECENT_CALLS
 
 
 def test_a_failing_callback_is_logged_not_fatal(phone: SyncPhone) -> None:
@@ -484,3 +508,28 @@ def test_a_pinned_contact_calling_with_another_key_is_shown_refused(phone: SyncP
     assert phone.state == table.IDLE
     (record,) = phone.model.history.records()
     assert (record.direction, record.peer, record.outcome) == ("in", "bob", "KEY CHANGED")
+
+
+def test_a_caller_answered_busy_is_in_the_recent_calls(phone: SyncPhone) -> None:
+    dial_bob(phone)
+    phone.event(EventName.REMOTE_ACCEPTED)
+    phone.event(EventName.CALL_ESTABLISHED, Established("zz12", "bob"))
+    phone.event(EventName.CALLER_TURNED_AWAY, Failure("Missed (busy)", peer="carol"))
+    assert phone.state == table.IN_CALL  # the call goes on
+    record = phone.history.records()[0]
+    assert (record.direction, record.peer, record.outcome) == ("in", "carol", "Missed (busy)")
+
+
+def test_this_device_explains_the_home_screen_marks(phone: SyncPhone) -> None:
+    phone.press(R, D, D, S)
+    assert phone.state == table.THIS_DEVICE
+    phone.press(D)
+    assert phone.lines == (GLYPH_CHECK + "=online  x=off ", "Dir: no answer  ")
+    phone.event(EventName.DIRECTORY_STATUS, DirectoryStatus("lan", False))
+    assert phone.lines[1] == "Dir: offline    "
+    phone.press(D)
+    assert phone.lines == ("Sound device    ", "Sound OK        ")
+    phone.event(EventName.AUDIO_STATUS, Failure("No pysnac_mic"))
+    assert phone.lines[1] == "No pysnac_mic   "
+    phone.press(D)
+    assert phone.lines == ("alice       >ren", "F3KQ-9XMA-7TRE  ")

@@ -160,6 +160,20 @@ class RendezvousContract:
         # newest-first delivery: never rolled back to the old address afterwards
         assert watcher.records[-1].addresses == rig.new_addresses
 
+    def test_watch_sees_a_rename_at_once(self, rig: Rig) -> None:
+        """A renamed phone republishes now: the other phone's record carries the new name."""
+        if not rig.follows_changes:
+            pytest.skip(f"{rig.backend} records never change while running")
+        watcher = Watcher()
+        rig.bob.watch(rig.alice_identity.signing_public, watcher)
+        publish(rig)
+        watcher.wait_for(lambda r: r.name == "alice")
+        rig.alice.update(rig.addresses, "Alice K")
+        renamed = watcher.wait_for(lambda r: r.name == "Alice K")
+        assert renamed.addresses == rig.addresses
+        found = rig.bob.lookup(rig.alice_identity.signing_public, WAIT_S)
+        assert found is not None and found.name == "Alice K"
+
     def test_quick_updates_end_at_the_last_address(self, rig: Rig) -> None:
         """An update made while a publish is in flight is not lost."""
         if not rig.follows_changes:

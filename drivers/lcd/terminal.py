@@ -1,7 +1,11 @@
 """The terminal LCD: a Textual app drawing the 16x2 screen, backlight colour and all.
 
-Arrow keys and Enter are the plate's buttons (Left/Right/Up/Down/Select); `q` or Escape
-quits. `serve(stop)` runs the app on the calling (main) thread; the state-machine thread's
+Arrow keys and Enter are the plate's buttons (Left/Right/Up/Down/Select); `q`, Escape or
+Ctrl-C quits, as the footer says. While `busy()` (set by the app: a call is up) a quit key
+asks first, and only a second one quits. The screen is drawn on `screen_fd` (default: a
+copy of stderr taken when the driver is made), so the phone can send its logs and the C
+libraries' noise on fd 2 to a file without either drawing over the LCD.
+`serve(stop)` runs the app on the calling (main) thread; the state-machine thread's
 `show` and `set_backlight` hand the new screen to the app's event loop without waiting
 (`call_soon_threadsafe`), so a busy or closing terminal never blocks the phone. Textual is
 imported only when this driver is chosen. Tests drive it with `app.run_test()`.
@@ -10,10 +14,15 @@ imported only when this driver is chosen. Tests drive it with `app.run_test()`.
 from __future__ import annotations
 
 import asyncio
+import os
+import sys
 import threading
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TextIO
 
 from textual.app import App, ComposeResult
+from textual.binding import Binding
+from textual.drivers.linux_driver import LinuxDriver
 from textual.widgets import Static
 
 from pysnac.screen import LCD_COLUMNS, Backlight, Button, ButtonCallback, fit_line, to_unicode
@@ -25,7 +34,9 @@ KEY_BUTTONS = {
     "left": Button.LEFT,
     "right": Button.RIGHT,
 }
-QUIT_KEYS = ("q", "escape")
+QUIT_KEYS = ("q", "escape", "ctrl+c")
+HELP = "arrows: buttons  Enter: Select  q or Ctrl-C: quit"
+CONFIRM_QUIT = "In a call: q or Ctrl-C again ends it and quits"
 # Terminal colours for each backlight (the text stays dark, like the plate's).
 BACKLIGHT_CSS = {
     Backlight.OFF: "#202020",
@@ -44,8 +55,25 @@ def frame(lines: tuple[str, str]) -> str:
     return "\n".join(to_unicode(line) for line in lines)
 
 
+class ScreenDriver(LinuxDriver):
+    """Textual's terminal driver, drawing on the LCD driver's screen stream, not fd 2."""
+
+    screen: TextIO | None = None
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if ScreenDriver.screen is not None:
+            self._file = ScreenDriver.screen
+
+
 class LcdApp(App[None]):
     """A 16x2 character display; keys become button presses."""
+
+    # Ctrl-C and Ctrl-Q quit like q (Textual's default Ctrl-C only says "press ctrl+q").
+    BINDINGS = [  # noqa: RUF012 -- Textual's class-level binding table
+        Binding("ctrl+c", "request_quit", show=False, priority=True),
+        Binding("ctrl+q", "request_quit", show=False, priority=True),
+    ]
 
     CSS = f"""
     Screen {{ align: center middle; }}
@@ -55,12 +83,25 @@ class LcdApp(App[None]):
     """
 
     def __init__(self, driver: TerminalLcd) -> None:
-        super().__init__()
+        super().__init__(driver_class=ScreenDriver if sys.platform != "win32" else None)
         self.driver = driver
+        self.confirming = False  # a quit key was pressed during a call: one more quits
 
     def compose(self) -> ComposeResult:
         yield Static(frame(self.driver.lines), id="lcd")
-        yield Static("arrows: buttons  Enter: Select  q: quit", id="help")
+        yield Static(HELP, id="help")
+
+    def action_request_quit(self) -> None:
+        """Quit, but during a call only on the second quit key in a row."""
+        if self.confirming or not self.driver.busy():
+            self.exit()
+            return
+        self.confirming = True
+        self.query_one("#help", Static).update(CONFIRM_QUIT)
+
+    def _stay(self) -> None:
+        self.confirming = False
+        self.query_one("#help", Static).update(HELP)
 
     def on_mount(self) -> None:
         self.driver._loop = asyncio.get_running_loop()
@@ -73,8 +114,11 @@ class LcdApp(App[None]):
 
     def on_key(self, event: Any) -> None:
         if event.key in QUIT_KEYS:
-            self.exit()
+            event.stop()
+            self.action_request_quit()
             return
+        if self.confirming:
+            self._stay()
         button = KEY_BUTTONS.get(event.key)
         if button is not None:
             event.stop()
@@ -88,7 +132,10 @@ class LcdApp(App[None]):
 class TerminalLcd:
     """`LcdDriver` drawn in a terminal by Textual."""
 
-    def __init__(self) -> None:
+    def __init__(self, screen_fd: int | None = None) -> None:
+        fd = os.dup(sys.__stderr__.fileno()) if screen_fd is None else screen_fd
+        ScreenDriver.screen = os.fdopen(fd, "w", encoding="utf-8", closefd=screen_fd is None)
+        self.busy: Callable[[], bool] = lambda: False  # the app sets it: a call is up
         self._lines = (fit_line(""), fit_line(""))
         self._backlight = Backlight.OFF
         self._on_button: ButtonCallback | None = None

@@ -114,8 +114,9 @@ class Rendezvous(Protocol):
     def start(self, identity: SigningIdentity, name: str, addresses: list[Address]) -> None:
         """Publish our record and keep refreshing it before it expires."""
 
-    def update(self, addresses: list[Address]) -> None:
-        """Republish with new addresses (after `start`), e.g. when the network changed."""
+    def update(self, addresses: list[Address], name: str | None = None) -> None:
+        """Republish with new addresses (after `start`), e.g. when the network changed,
+        and with a new device name when `name` is given (the user renamed the phone)."""
 
     def lookup(self, public_key: bytes, timeout_s: float) -> PeerRecord | None:
         """A verified, unexpired record for `public_key`, or None within `timeout_s`."""

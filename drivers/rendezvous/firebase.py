@@ -181,9 +181,10 @@ class FirebaseRendezvous:
             self._publish_due = True
         self._wake.set()
 
-    def update(self, addresses: list[Address]) -> None:
+    def update(self, addresses: list[Address], name: str | None = None) -> None:
         with self._lock:
             self._addresses = expand_wildcards(addresses)
+            self._name = self._name if name is None else name
             self._publish_due = True
         self._reconnect()
         self._wake.set()

@@ -119,9 +119,10 @@ class LanRendezvous:
         self._worker = threading.Thread(target=self._publish_loop, name="rdv-lan", daemon=True)
         self._worker.start()
 
-    def update(self, addresses: list[Address]) -> None:
+    def update(self, addresses: list[Address], name: str | None = None) -> None:
         with self._lock:
             self._addresses = expand_wildcards(addresses)
+            self._name = self._name if name is None else name
         self._wake.set()
 
     def _service_info(self) -> ServiceInfo:

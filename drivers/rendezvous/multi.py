@@ -43,9 +43,9 @@ class MultiRendezvous:
         for backend in self.backends:
             backend.start(identity, name, addresses)
 
-    def update(self, addresses: list[Address]) -> None:
+    def update(self, addresses: list[Address], name: str | None = None) -> None:
         for backend in self.backends:
-            backend.update(addresses)
+            backend.update(addresses, name)
 
     def lookup(self, public_key: bytes, timeout_s: float) -> PeerRecord | None:
         deadline = time.monotonic() + timeout_s

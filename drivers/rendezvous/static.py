@@ -31,7 +31,7 @@ class StaticRendezvous:
     def start(self, identity: SigningIdentity, name: str, addresses: list[Address]) -> None:
         """Nothing to publish: the peer has our address in its own config."""
 
-    def update(self, addresses: list[Address]) -> None:
+    def update(self, addresses: list[Address], name: str | None = None) -> None:
         """Nothing to publish."""
 
     def lookup(self, public_key: bytes, timeout_s: float) -> PeerRecord | None:

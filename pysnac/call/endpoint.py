@@ -98,6 +98,7 @@ class Endpoint:
         self.random_bytes = random_bytes
         self.counters: Counter[str] = Counter()
         self.active: Call | None = None
+        self.audio_ok = True  # False: no working sound device; callers get NO_AUDIO
         self._calls: dict[int, Call] = {}  # by our session index
         self._invites: dict[bytes, tuple[bytes, Call]] = {}  # call id -> (INVITE, callee call)
         self._seen_call_ids: dict[bytes, float] = {}  # call id -> when to forget it
@@ -259,6 +260,7 @@ class Endpoint:
         if contact is None and any(looks_like(c.name, name) for c in self.contacts()):
             name = (LOOKALIKE_MARK + name)[:NAME_MAX_CHARS]  # reads as a contact's
         busy = self.active is not None
+        refusal = PacketType.BUSY if busy else None if self.audio_ok else PacketType.NO_AUDIO
         call = Call.incoming(
             remote_index=invite.sender_index,
             now=now,
@@ -269,12 +271,15 @@ class Endpoint:
             peer_name=name,
             peer_key=caller_key,
             handshake=handshake,
-            first_reply=PacketType.BUSY if busy else None,
+            first_reply=refusal,
         )
         self._calls[call.local_index] = call
         self._invites[invite.call_id] = (invite.body, call)
-        if busy:
-            self.counters["busy"] += 1
+        if refusal is not None:  # busy or no audio: the recent calls show the attempt
+            why = "busy" if busy else "no_audio"
+            self.counters[why] += 1
+            turned_away = Failure(f"Missed ({why.replace('_', ' ')})", "", peer=name)
+            self._out.events.append(CallEvent(EventName.CALLER_TURNED_AWAY, turned_away))
         else:
             # Matched by key only: a stranger who gives a contact's name rings as a stranger
             # (shown with "?" and its fingerprint), never as the contact.

@@ -293,6 +293,11 @@ class Call:
             elif kind is PacketType.BUSY:
                 self._post(EventName.REMOTE_BUSY)
                 self._close(now)
+            elif kind is PacketType.NO_AUDIO:  # "bob: no audio" on the caller's screen
+                reason = f"{self.peer_name}: no audio"
+                detail = f"{self.peer_name} has no working sound device"
+                self._post(EventName.REMOTE_REJECTED, Failure(reason, detail, self.peer_name))
+                self._close(now)
             elif kind is PacketType.REJECT:
                 self._post(EventName.REMOTE_REJECTED)
                 self._closing_reply = self._signal(PacketType.CANCEL)

@@ -10,7 +10,7 @@ in docs/architecture.md ("Wire format").
     INVITE    type | version | call_id(8) | sender_index(4) | Noise IK message 1 |
               mac1(16) | mac2(16)                       (macs: `pysnac/call/macs.py`)
     RINGING,  type | call_id(8) | sender_index(4) | receiver_index(4) | Ed25519 signature(64)
-    BUSY, REJECT, CANCEL (same layout: "signed signals")
+    BUSY, REJECT, CANCEL, NO_AUDIO (same layout: "signed signals")
     ACCEPT    type | call_id(8) | sender_index(4) | receiver_index(4) | Noise IK message 2
     WRONG_KEY type | call_id(8) | receiver_index(4)     (unsigned hint: "not my key")
     COOKIE    type | receiver_index(4) | nonce(24) | XChaCha20-Poly1305(cookie 16) + tag(16)
@@ -62,6 +62,7 @@ class PacketType(IntEnum):
     ACCEPT = 0x06
     WRONG_KEY = 0x07
     COOKIE = 0x08
+    NO_AUDIO = 0x09  # the callee has no working sound device: a final refusal, like BUSY
     TRANSPORT = 0x10
 
 
@@ -76,7 +77,13 @@ class Content(IntEnum):
 
 
 SIGNED_SIGNALS = frozenset(
-    {PacketType.RINGING, PacketType.BUSY, PacketType.REJECT, PacketType.CANCEL}
+    {
+        PacketType.RINGING,
+        PacketType.BUSY,
+        PacketType.REJECT,
+        PacketType.CANCEL,
+        PacketType.NO_AUDIO,
+    }
 )
 
 _INVITE_HEADER = struct.Struct("<BB8sI")  # type, version, call_id, sender_index

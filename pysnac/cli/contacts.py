@@ -3,15 +3,20 @@
 Manages the pinned contacts from the shell: the phonebook (`contacts.toml` beside the
 config, seeded by the config's `[[contacts]]`). Pinning by hand is how a user trusts a
 phone without the on-device pairing: compare the fingerprint `main.py whoami` prints on
-the other phone. Without `--config` the default config is used; `add` creates it when
-it does not exist yet, `list` and `remove` never create anything.
+the other phone. `add` checks everything a call would need before it pins anything: the
+key is a valid Ed25519 point of the prime-order group (not all zeros, not low order), the
+address is one this phone's socket can reach (IPv4 when it binds IPv4) in host:port form,
+and the name is not already used, ignoring case. Each error names its field; exit 2.
+The config is found as every command finds it (resolve.py); `add`
+creates the default one when it does not exist yet, `list` and `remove` never create
+anything.
 """
 
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
+import ipaddress
+import re
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
@@ -25,36 +30,65 @@ def configure(parser: argparse.ArgumentParser) -> None:
     remove.add_argument("name", metavar="NAME")
 
 
-def _phonebook(args: argparse.Namespace, create: bool):  # -> Phonebook | None
-    from pysnac.config import default_config_path, load_config, load_or_create
+def _phonebook(args: argparse.Namespace, create: bool):  # -> (Phonebook, bind) | (None, "")
+    from pysnac.cli.resolve import load
     from pysnac.phonebook import PHONEBOOK_FILE_NAME, Phonebook
 
-    if getattr(args, "config", None):
-        config = load_config(Path(args.config))
-    else:
-        path = default_config_path()
-        if not path.exists() and not create:
-            return None
-        config, created = load_or_create(path)
-        if created:
-            print(f"pysnac: wrote a default config to {config.path}; edit it", file=sys.stderr)
-    return Phonebook(config.folder / PHONEBOOK_FILE_NAME, config.contacts)
+    config = load(args, create=create)
+    if config is None:
+        return None, ""
+    book = Phonebook(config.folder / PHONEBOOK_FILE_NAME, config.contacts)
+    return book, config.network.bind
+
+
+HOST_LABEL = r"[A-Za-z0-9]([A-Za-z0-9-]{0,61}[A-Za-z0-9])?"
+HOST_NAME = re.compile(rf"^(?=.{{1,253}}$){HOST_LABEL}(\.{HOST_LABEL})*\.?$")  # RFC 1123
+
+
+def check_key(public_key: bytes) -> None:
+    """ValueError unless `public_key` is an Ed25519 point a phone can hold: on the curve,
+    in the prime-order subgroup, not of small order (libsodium's is_valid_point)."""
+    import nacl.bindings
+
+    if not nacl.bindings.crypto_core_ed25519_is_valid_point(public_key):
+        raise ValueError("not a valid Ed25519 public key (off the curve or low order)")
+
+
+def check_address(text: str, bind: str) -> tuple[str, int]:
+    """host:port this phone can call from a socket bound to `bind`; ValueError says why."""
+    from pysnac.phonebook import parse_address
+
+    host, port = parse_address(text)
+    try:
+        family = ipaddress.ip_address(host).version
+    except ValueError:
+        if not HOST_NAME.match(host):
+            raise ValueError(f"{host!r} is neither an IP address nor a host name") from None
+        return host, port
+    bind_family = ipaddress.ip_address(bind).version if bind else 4
+    if family != bind_family:
+        raise ValueError(
+            f"{text} is IPv{family} but this phone's socket is IPv{bind_family} "
+            f"(network.bind = {bind!r}); give an IPv{bind_family} address"
+        )
+    return host, port
 
 
 def main(args: argparse.Namespace) -> int:
     from pysnac.channel.identity import fingerprint
     from pysnac.contacts import BadPublicKey, Contact, decode_public_key, encode_public_key
     from pysnac.errors import UsageError
-    from pysnac.phonebook import format_address, parse_address
+    from pysnac.phonebook import PhonebookError, check_name, format_address
 
     action = args.contacts_command
-    book = _phonebook(args, create=action == "add")
+    book, book_bind = _phonebook(args, create=action == "add")
     if action == "list":
         contacts = book.contacts() if book is not None else []
         if not contacts:
             print("no contacts pinned; add one with: main.py contacts add NAME PUBLIC_KEY")
             return 0
-        width = max(len(c.name) for c in contacts)
+        width = max(len("name"), *(len(c.name) for c in contacts))
+        print(f"{'name':<{width}}  {'fingerprint':<14}  {'public key':<44}  address")
         for c in contacts:
             address = format_address(c.address) if c.address else "-"
             key = encode_public_key(c.public_key)
@@ -64,14 +98,27 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError(f"no contact named {args.name!r} (no config yet)")
     if action == "add":
         try:
+            check_name(args.name)
+        except PhonebookError as exc:
+            raise UsageError(f"NAME: {exc}") from exc
+        taken = next(
+            (c for c in book.contacts() if c.name.casefold() == args.name.casefold()), None
+        )
+        if taken is not None:
+            raise UsageError(f"NAME: {taken.name!r} is already a contact (names ignore case)")
+        try:
             key = decode_public_key(args.public_key)
-        except BadPublicKey as exc:
+            check_key(key)
+        except (BadPublicKey, ValueError) as exc:
             raise UsageError(f"PUBLIC_KEY: {exc}") from exc
         try:
-            address = parse_address(args.address) if args.address else None
+            address = check_address(args.address, book_bind) if args.address else None
         except ValueError as exc:
             raise UsageError(f"--address: {exc}") from exc
-        book.add(Contact(args.name, key, address))
+        try:
+            book.add(Contact(args.name, key, address))
+        except PhonebookError as exc:
+            raise UsageError(f"PUBLIC_KEY: {exc}") from exc
         print(f"pinned {args.name}: fingerprint {fingerprint(key)}")
         return 0
     book.remove(args.name)

@@ -82,12 +82,13 @@ def _interrupt(*_: object) -> None:
 
 
 def main(args: argparse.Namespace) -> int:
+    from demo.interactive import run_interactive
     from demo.rendezvous import (
         RendezvousChoice,
         in_private_netns,
         rerun_in_private_netns,
     )
-    from demo.run import ALICE_CLIP, format_summary, run_demo, run_interactive
+    from demo.run import ALICE_CLIP, format_summary, run_demo
     from pysnac.errors import UsageError
 
     clip = args.clip or ALICE_CLIP

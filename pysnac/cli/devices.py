@@ -11,9 +11,14 @@ import argparse
 import sys
 
 NO_DEVICES_HELP = (
-    "no audio devices found. Plug in the USB sound card and check `aplay -l` / `arecord -l`;\n"
-    "make it ALSA's default card (see docs/audio.md, 'Raspberry Pi sound setup'); on a\n"
-    "machine without sound hardware, start a PulseAudio server with virtual devices."
+    "no audio devices found.\n"
+    "  With a USB sound card: plug it in, check that `cat /proc/asound/cards` lists it and\n"
+    "  make it ALSA's default card (docs/audio.md, 'Raspberry Pi sound setup').\n"
+    "  Without sound hardware: start a sound server with one virtual device, then run this\n"
+    "  again (PulseAudio is installed by scripts/setup.sh):\n"
+    "    pulseaudio --start --exit-idle-time=-1\n"
+    "    pactl load-module module-null-sink sink_name=pysnac_speaker\n"
+    "  (`main.py demo --real-audio` starts and removes a private one by itself.)"
 )
 
 

@@ -8,6 +8,9 @@ far as argparse needs; heavy imports (audio, crypto, Firebase) happen inside
 clear line on stderr and a non-zero exit status, never a traceback. So does a command
 whose packages are not installed: an installed phone has the runtime requirements only,
 while `demo` and `simulate` need a checkout (demo/, tests/) and requirements-dev.txt.
+
+The global options (`--config`, `--log-level`) are accepted anywhere on the command line,
+before or after the subcommand: every subcommand's parser carries them too.
 """
 
 from __future__ import annotations
@@ -32,14 +35,64 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 DEFAULT_COMMAND = "run"
 MISSING_PACKAGE_EXIT = 2
+LOG_LEVELS = ("DEBUG", "INFO", "WARNING", "ERROR")
+
+
+def version() -> str:
+    """The installed package's version, else the checkout's pyproject.toml's."""
+    from importlib import metadata
+    from pathlib import Path
+
+    try:
+        return metadata.version("pysnac")
+    except metadata.PackageNotFoundError:
+        import tomllib
+
+        pyproject = Path(__file__).resolve().parents[2] / "pyproject.toml"
+        return tomllib.loads(pyproject.read_text(encoding="utf-8"))["project"]["version"]
+
+
+def log_level(text: str) -> str:
+    """argparse type: a log level name, any case."""
+    level = text.upper()
+    if level not in LOG_LEVELS:
+        raise argparse.ArgumentTypeError(f"{text!r} is not one of {', '.join(LOG_LEVELS)}")
+    return level
+
+
+def add_global_options(parser: argparse.ArgumentParser, *, top: bool) -> None:
+    """`--config` and `--log-level`. On a subcommand's parser they default to SUPPRESS, so
+    one given before the subcommand is not overwritten by the subcommand's default."""
+    default = (lambda value: value) if top else (lambda _value: argparse.SUPPRESS)
+    parser.add_argument(
+        "--config",
+        metavar="FILE",
+        default=default(None),
+        help="TOML config (default: $PYSNAC_CONFIG, else ~/.config/pysnac/config.toml)",
+    )
+    parser.add_argument(
+        "--log-level",
+        type=log_level,
+        default=default("WARNING"),
+        metavar="LEVEL",
+        help=f"{', '.join(LOG_LEVELS)} (default WARNING)",
+    )
+
+
+def _sub_parsers(parser: argparse.ArgumentParser) -> list[argparse.ArgumentParser]:
+    """Every parser below `parser` (subcommands and their own actions, like `contacts add`)."""
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for child in dict.fromkeys(action.choices.values()):
+                found += [child, *_sub_parsers(child)]
+    return found
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(description="PySNAC: a secure voice phone appliance.")
-    parser.add_argument("--config", metavar="FILE", help="TOML config (default: per-user path)")
-    parser.add_argument(
-        "--log-level", default="WARNING", help="DEBUG, INFO, WARNING or ERROR (default WARNING)"
-    )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
+    add_global_options(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     for name, (module_name, help_text) in COMMANDS.items():
         try:
@@ -51,6 +104,8 @@ def build_parser() -> argparse.ArgumentParser:
         command_parser = sub.add_parser(name, help=help_text, description=help_text)
         module.configure(command_parser)
         command_parser.set_defaults(_module=module)
+    for child in _sub_parsers(parser):
+        add_global_options(child, top=False)
     return parser
 
 
@@ -61,7 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.command is None:
         args = parser.parse_args([*argv, DEFAULT_COMMAND])
     logging.basicConfig(
-        level=getattr(logging, str(args.log_level).upper(), logging.WARNING),
+        level=getattr(logging, args.log_level),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
     )
     try:

@@ -1,6 +1,6 @@
 """`main.py run` (the default command): run the phone appliance from the config.
 
-Without `--config`, the per-user default path is used (`$PYSNAC_CONFIG` or
+The config is found as every command finds it (resolve.py: `--config`, `$PYSNAC_CONFIG`,
 ~/.config/pysnac/config.toml); on first run a commented default config is written there,
 with a new identity key beside it, and the paths are printed.
 """
@@ -8,8 +8,6 @@ with a new identity key beside it, and the paths are printed.
 from __future__ import annotations
 
 import argparse
-import sys
-from pathlib import Path
 
 LCD_CHOICES = ("plate", "plate-emulated", "terminal", "headless", "stdio")
 
@@ -25,15 +23,9 @@ def configure(parser: argparse.ArgumentParser) -> None:
 
 def load_config_from_args(args: argparse.Namespace):  # -> Config
     """The config `--config` names (must exist), else the default path (created if new)."""
-    from pysnac.config import default_config_path, load_config, load_or_create
+    from pysnac.cli.resolve import load
 
-    explicit = getattr(args, "config", None)
-    if explicit:
-        return load_config(Path(explicit))
-    config, created = load_or_create(default_config_path())
-    if created:
-        print(f"pysnac: wrote a default config to {config.path}; edit it", file=sys.stderr)
-    return config
+    return load(args, create=True)
 
 
 def main(args: argparse.Namespace) -> int:

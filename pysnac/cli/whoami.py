@@ -1,41 +1,22 @@
 """`main.py whoami`: print this device's public key and its short fingerprint.
 
-The key file is `--key-file PATH`, else `identity.key` beside the `--config` file when
-one is given, else `DEFAULT_KEY_PATH`. whoami never creates a key: running the phone
-does (so a typo in a path cannot silently mint a second identity).
+The key file is `--key-file PATH`, else the one the phone itself uses: the config's
+`[device] key_file` (config found as every command finds it: `--config`,
+`$PYSNAC_CONFIG`, the default path; see resolve.py). whoami never creates a key:
+running the phone does (so a typo in a path cannot silently mint a second identity).
 """
 
 from __future__ import annotations
 
 import argparse
-from typing import TYPE_CHECKING
-
-if TYPE_CHECKING:
-    from pathlib import Path
-
-KEY_FILE_NAME = "identity.key"
 
 
 def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--key-file",
         metavar="PATH",
-        help="the identity key file (default: identity.key beside --config, "
-        "else ~/.config/pysnac/identity.key)",
+        help="the identity key file (default: the config's [device] key_file)",
     )
-
-
-def key_path(args: argparse.Namespace) -> Path:
-    """Where the key file is, by the precedence in the module docstring."""
-    from pathlib import Path
-
-    from pysnac.channel.identity import DEFAULT_KEY_PATH
-
-    if getattr(args, "key_file", None):
-        return Path(args.key_file).expanduser()
-    if getattr(args, "config", None):
-        return Path(args.config).expanduser().parent / KEY_FILE_NAME
-    return DEFAULT_KEY_PATH
 
 
 def main(args: argparse.Namespace) -> int:
@@ -44,6 +25,7 @@ def main(args: argparse.Namespace) -> int:
     from drivers.rendezvous.record import key_id
     from pysnac.channel.errors import IdentityMissing
     from pysnac.channel.identity import Identity, fingerprint
+    from pysnac.cli.resolve import key_path
     from pysnac.contacts import encode_public_key
 
     path = key_path(args)

@@ -38,7 +38,7 @@ from pysnac.call_events import (
     LinkStats,
     PostEvent,
 )
-from pysnac.config import Config, save_device_name
+from pysnac.config import Config, save_device_name, save_volume
 from pysnac.contacts import Contact
 from pysnac.errors import PysnacError
 from pysnac.history import HISTORY_FILE_NAME, History
@@ -91,6 +91,8 @@ class NullCallService:
     def start_media(self) -> None: ...
     def stop_media(self) -> None: ...
     def set_volume(self, level: int) -> None: ...
+    def start_tone(self, tone: str, level: int) -> None: ...
+    def stop_tone(self) -> None: ...
     def set_muted(self, muted: bool) -> None: ...
 
     def link_stats(self) -> LinkStats:
@@ -204,6 +206,7 @@ def build_phone(
     phonebook = Phonebook(config.folder / PHONEBOOK_FILE_NAME, config.contacts)
     service = call_service_factory(post)
     directory = start_directory = None
+    inner = service
     if rendezvous_opener is not None:
         directory = Directory(config.rendezvous.backends, rendezvous_opener, phonebook)
         inner = service
@@ -230,8 +233,10 @@ def build_phone(
         history=history or History(config.folder / HISTORY_FILE_NAME),
         device_name=config.device.name,
         fingerprint=fingerprint,
-        save_device_name=lambda name: save_device_name(config.path, name),
+        save_device_name=device_renamer(config, inner, directory),
         new_keys=directory,
+        volume=config.audio.volume,
+        save_volume=lambda level: save_volume(config.path, level),
     )
     machine = build_machine(model)
     timers = Timers(post, clock)  # timer events go straight to the loop's queue
@@ -244,7 +249,7 @@ def build_phone(
             lambda _old, new, _model, _now: offers.offer_next() if new == table.IDLE else None
         )
     starts = [
-        *([lambda: check_audio(config, post)] if check_audio_at_start else []),
+        *([lambda: check_audio(config, post, inner)] if check_audio_at_start else []),
         *([start_directory] if start_directory is not None else []),
     ]
     if starts:  # they import packages the service is preloading: never two importers at once
@@ -261,22 +266,46 @@ def build_phone(
     return Phone(model, machine, loop, timers, lcd, service, directory, background)
 
 
-def check_audio(config: Config, post: PostEvent) -> None:
+def device_renamer(
+    config: Config, service: CallService, directory: Directory | None
+) -> Callable[[str], None]:
+    """Rename = save to the config (raises ConfigError/PhonebookError: nothing changed),
+    then the next call's INVITE and our rendezvous record carry the new name at once."""
+
+    def rename(name: str) -> None:
+        save_device_name(config.path, name)
+        rename_calls = getattr(service, "rename", None)  # the UDP service; test doubles lack it
+        if callable(rename_calls):
+            rename_calls(name)
+        if directory is not None:
+            directory.rename(name)
+        log.info("device renamed to %r", name)
+
+    return rename
+
+
+def check_audio(config: Config, post: PostEvent, service: CallService | None = None) -> None:
     """Power-on check: open the configured sound device as a call would, and close it. A
     missing one is named on the home screen and in the log (which points to `main.py
-    devices`) now, not at the first call; the phone stays up either way."""
+    devices`) now, not at the first call, and the call service refuses callers with "no
+    audio" instead of ringing; the phone stays up either way."""
     from drivers.audio import open_audio_device
     from pysnac.runtime.factory import audio_params
 
+    tell_service = getattr(service, "set_audio_ok", None)  # the UDP service; doubles lack it
     device = open_audio_device(config.audio.driver, audio_params(config))
     try:
         device.start()
     except PysnacError as exc:
         log.error("%s", exc)
+        if callable(tell_service):
+            tell_service(False)
         post(CallEvent(EventName.AUDIO_STATUS, Failure(exc.reason, str(exc))))
         return
     finally:
         device.stop()
+    if callable(tell_service):
+        tell_service(True)
     post(CallEvent(EventName.AUDIO_STATUS, None))
 
 
@@ -359,6 +388,15 @@ def state_record(old: str, new: str, model: PhoneModel, now: float) -> dict[str,
     return record
 
 
+def check_rendezvous_config(config: Config) -> None:
+    """A bad Firebase project file stops `run` with the loader's one line (file, key, fix)
+    before anything starts, instead of a directory that never comes online."""
+    if "firebase" in config.rendezvous.backends and config.rendezvous.firebase_config:
+        from drivers.rendezvous.firebase_auth import load_firebase_config
+
+        load_firebase_config(config.rendezvous.firebase_config)
+
+
 def run_appliance(
     config: Config,
     lcd_kind: str | None = None,
@@ -371,12 +409,19 @@ def run_appliance(
     `run_command`). `lcd` replaces the configured driver (tests)."""
     from drivers.lcd import STDIO_KINDS, open_lcd
 
+    check_rendezvous_config(config)
     fingerprint, created = load_fingerprint(config)
     if created:
         print(f"pysnac: created identity key {config.device.key_file}", file=sys.stderr)
     kind = lcd_kind or config.lcd.driver
     if lcd is None:
         lcd = open_lcd(kind)
+    if kind == "terminal":  # the screen is the terminal: the log must not draw over it
+        from pysnac.runtime.logs import LOG_FILE_NAME, divert_to_file
+
+        log_path = config.folder / LOG_FILE_NAME
+        print(f"pysnac: the log is in {log_path}", file=sys.stderr)
+        divert_to_file(log_path)
     phone = build_phone(
         config,
         lcd=lcd,
@@ -389,8 +434,10 @@ def run_appliance(
     if kind in STDIO_KINDS and emit is not None:
         phone.loop.observers.append(lambda *args: emit(state_record(*args)))
         emit({"type": "ready", "device": config.device.name, "fingerprint": fingerprint})
+    if kind == "terminal":  # quitting during a call asks first
+        lcd.busy = lambda: phone.state in table.CALL_STATES  # type: ignore[attr-defined]
     stop = threading.Event()
-    for signum in (signal.SIGTERM, signal.SIGINT):
+    for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):  # HUP: terminal closed
         signal.signal(signum, lambda *_: stop.set())
 
     def stop_when_off(old: str, new: str, model: Any, now: float) -> None:

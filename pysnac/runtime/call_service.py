@@ -42,6 +42,7 @@ from pysnac.stamp_file import load_stamps, save_stamps
 if TYPE_CHECKING:  # the media stack (Opus, numpy) loads with the first call, not at start-up
     from pysnac.media.codec import CodecParams
     from pysnac.runtime.media_workers import MediaSnapshot, MediaWorkers
+    from pysnac.runtime.ringer import Ringer
 
 log = logging.getLogger(__name__)
 
@@ -107,6 +108,7 @@ class UdpCallService:
         wall_offset_s: float | None = None,
         call_log: Path | None = None,
         stamps_path: Path | None = None,
+        ringer: Ringer | None = None,
     ) -> None:
         if codec is None:
             from pysnac.media.codec import CodecParams
@@ -131,6 +133,9 @@ class UdpCallService:
         self._post = post
         self._audio_factory = audio_factory
         self._call_log = call_log
+        self._ringer = ringer  # None: tones are silent (tests, benches)
+        if ringer is not None:
+            ringer.before_open = self.wait_preloaded
         self._lock = threading.RLock()
         self._wake = threading.Event()
         self._armed = 0.0  # the deadline the timer thread sleeps until
@@ -183,8 +188,9 @@ class UdpCallService:
         return self.wait_preloaded(timeout_s)
 
     def close(self) -> None:
-        """Stop media, both threads and the socket. Idempotent."""
+        """Stop media, the tone, both threads and the socket. Idempotent."""
         self.stop_media()
+        self.stop_tone()
         self._closed.set()
         self._wake.set()
         self.transport.close()
@@ -195,6 +201,17 @@ class UdpCallService:
     @property
     def local_address(self) -> tuple[str, int]:
         return self.transport.local_address
+
+    def set_audio_ok(self, ok: bool) -> None:
+        """The power-on sound check's verdict: without a working device, callers are
+        refused with NO_AUDIO (their screen says "NAME: no audio") instead of ringing."""
+        with self._lock:
+            self.endpoint.audio_ok = ok
+
+    def rename(self, name: str) -> None:
+        """The user renamed the device: the next call's INVITE carries the new name."""
+        with self._lock:
+            self.endpoint.name = name
 
     # ---- CallService ------------------------------------------------------------------
 
@@ -266,6 +283,14 @@ class UdpCallService:
         self._volume = level
         if (workers := self._workers) is not None:
             workers.set_volume(level)
+
+    def start_tone(self, tone: str, level: int) -> None:
+        if self._ringer is not None:
+            self._ringer.start(tone, level)
+
+    def stop_tone(self) -> None:
+        if self._ringer is not None:
+            self._ringer.stop()
 
     def set_muted(self, muted: bool) -> None:
         self._muted = muted

@@ -123,6 +123,7 @@ class Directory:
         self._new_keys: dict[str, tuple[bytes, str]] = {}  # casefolded name -> (key, fp)
         self._changed = threading.Condition()  # a record or a new key arrived
         self._on_offer: OfferWatcher | None = None
+        self._addresses: list[Address] = []  # what start() published, for rename()
 
     # ---- lifecycle --------------------------------------------------------------------
 
@@ -153,12 +154,24 @@ class Directory:
         self.rendezvous = rendezvous
         if self._on_offer is not None:
             rendezvous.watch_offers(self._on_offer)
+        self._addresses = list(addresses)
         try:
             rendezvous.start(identity, name, addresses)
         except Exception:
             log.exception("rendezvous start failed")
         for contact in self.phonebook.contacts():
             self._watch(contact.public_key)
+
+    def rename(self, name: str) -> None:
+        """Republish our record under the device's new name at once (not at the next
+        refresh): other phones' watches and lookups see it."""
+        rendezvous = self.rendezvous
+        if rendezvous is None:
+            return
+        try:
+            rendezvous.update(self._addresses, name)
+        except Exception:  # a rendezvous fault never stops the phone
+            log.exception("rendezvous rename failed")
 
     def stop(self) -> None:
         """Withdraw our record where possible; join every backend thread."""

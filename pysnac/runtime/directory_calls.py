@@ -153,6 +153,12 @@ class DirectoryCallService:
     def set_muted(self, muted: bool) -> None:
         self.inner.set_muted(muted)
 
+    def start_tone(self, tone: str, level: int) -> None:
+        self.inner.start_tone(tone, level)
+
+    def stop_tone(self) -> None:
+        self.inner.stop_tone()
+
     def link_stats(self) -> LinkStats:
         return self.inner.link_stats()
 

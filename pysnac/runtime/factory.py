@@ -7,11 +7,13 @@ pysnac/runtime/ice_transport.py), the codec from `[codec]`, a fresh sound device
 `audio.driver` for each call, and the pinned contacts from the phonebook beside the config
 (read at each call, so pairing takes effect at once). When the environment names
 `PYSNAC_CALL_LOG`, each finished call appends one JSON line of statistics there (`make
-demo` and `bench/bench_call.py` read it).
+demo` and `bench/bench_call.py` read it). The ring and ring-back play through a `Ringer`
+on the same speaker (tone_params).
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
 from collections.abc import Callable
@@ -28,12 +30,14 @@ if TYPE_CHECKING:
     from pysnac.runtime.ice import IceSettings
 
 from pysnac.media.limits import SAMPLE_RATE_HZ
+from pysnac.runtime.ringer import Ringer
 
 CALL_LOG_ENV = "PYSNAC_CALL_LOG"
 # Seconds this phone's wall clock is off (the demo's `--clock-skew`; a Pi without a
 # real-time clock or time server is off by any amount): only invite stamps use it.
 CLOCK_SKEW_ENV = "PYSNAC_CLOCK_SKEW_S"
 DEFAULT_DEVICE = "default"
+TONES_WAV_SUFFIX = "-tones.wav"  # wav driver: where the ring and ring-back are recorded
 
 
 def audio_params(config: Config) -> AudioParams:
@@ -68,6 +72,15 @@ def ice_settings(config: Config) -> IceSettings:
     )
 
 
+def tone_params(params: AudioParams) -> AudioParams:
+    """The ringer's device: the call's speaker, no microphone. With the wav driver the tones
+    are recorded beside the call's recording (`NAME-tones.wav`), not over it."""
+    output = params.output_wav
+    if output is not None:
+        output = Path(output).with_name(f"{Path(output).stem}{TONES_WAV_SUFFIX}")
+    return dataclasses.replace(params, input_wav=None, output_wav=output)
+
+
 def udp_call_service_factory(config: Config) -> Callable[[PostEvent], UdpCallService]:
     def factory(post: PostEvent) -> UdpCallService:
         from drivers.audio import open_audio_device
@@ -82,6 +95,7 @@ def udp_call_service_factory(config: Config) -> Callable[[PostEvent], UdpCallSer
         identity, _ = Identity.load_or_create(config.device.key_file)
         phonebook = Phonebook(config.folder / PHONEBOOK_FILE_NAME, config.contacts)
         params = audio_params(config)
+        ring_params = tone_params(params)
 
         def open_device() -> AudioDevice:
             return open_audio_device(config.audio.driver, params)
@@ -111,6 +125,7 @@ def udp_call_service_factory(config: Config) -> Callable[[PostEvent], UdpCallSer
             call_log=Path(call_log) if call_log else None,
             stamps_path=config.folder / STAMPS_FILE_NAME,
             wall_offset_s=time.time() + skew_s - MonotonicClock().now(),
+            ringer=Ringer(lambda: open_audio_device(config.audio.driver, ring_params), ring_params),
         )
 
     return factory
