@@ -26,5 +26,6 @@ def screen(ctx: ScreenContext) -> tuple[str, str]:
     bars = GLYPH_BARS[max(0, min(SIGNAL_BARS_MAX, ctx.link_bars))]
     relay = " R" if ctx.relayed else ""  # the call goes through the relay
     right = relay + " " + clock(ctx.call_s) + bars
-    status = "MUTE" if ctx.muted else f"Vol {ctx.volume}"
+    # "Vol10": five cells at most, so a 5-character code and its label are never cut
+    status = "MUTE" if ctx.muted else f"Vol{ctx.volume:>2}"
     return line(ctx.peer, right), line(CODE_LABEL + ctx.sas, status)

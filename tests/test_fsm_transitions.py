@@ -533,3 +533,12 @@ def test_this_device_explains_the_home_screen_marks(phone: SyncPhone) -> None:
     assert phone.lines[1] == "No pysnac_mic   "
     phone.press(D)
     assert phone.lines == ("alice       >ren", "F3KQ-9XMA-7TRE  ")
+
+
+def test_call_screen_shows_a_whole_five_character_code_at_full_volume(phone: SyncPhone) -> None:
+    dial_bob(phone)
+    phone.event(EventName.REMOTE_ACCEPTED)
+    phone.event(EventName.CALL_ESTABLISHED, Established("k3x9q", "bob"))
+    phone.model.volume = 10
+    phone.advance(1.0)  # the tick redraws
+    assert phone.lines[1] == "Code k3x9q Vol10"
