@@ -13,7 +13,7 @@ def test_relayed_call_shows_r_before_the_call_time() -> None:
     )
     top, bottom = in_call.screen(context)
     assert top.startswith("bob") and top[:-1].endswith(" R 0:08")
-    assert bottom == "SAS 7B6CG Vol 10"  # the whole SAS still shows
+    assert bottom == "Code 7B6CG Vol10"  # the whole code still shows
     assert len(top) == len(bottom) == LCD_COLUMNS
 
 
