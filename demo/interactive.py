@@ -15,6 +15,7 @@ import contextlib
 import os
 import shlex
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -54,6 +55,8 @@ def run_interactive(clip: Path = ALICE_CLIP, out: Path = DEFAULT_OUT) -> int:
         print(f"Their keys and configs are in {root}; delete it when you are done.")
         return 0
     session = TmuxSession(tmux, f"{SESSION_PREFIX}{os.getpid()}")
+    for signum in (signal.SIGHUP, signal.SIGTERM):  # our terminal closed, or killed: clean up
+        signal.signal(signum, lambda number, _frame: sys.exit(128 + number))
     with tempfile.TemporaryDirectory(prefix="pysnac-demo-") as folder:
         commands = phone_commands(Path(folder), out, clip)
         try:
