@@ -3,6 +3,7 @@ SAS and volume or MUTE on line 2.
 
 Both users read the 4-character SAS aloud: equal strings mean no one is in the middle.
 Select hangs up, Up/Down change the volume, Left toggles mute. A 1 s tick refreshes it.
+In an outage line 2 says "Reconnecting" and for how many seconds nothing has come.
 """
 
 from __future__ import annotations
@@ -25,4 +26,6 @@ def screen(ctx: ScreenContext) -> tuple[str, str]:
     relay = " R" if ctx.relayed else ""  # the call goes through the relay
     right = relay + " " + clock(ctx.call_s) + bars
     status = "MUTE" if ctx.muted else f"Vol {ctx.volume}"
+    if ctx.reconnecting_s is not None:
+        return line(ctx.peer, right), line("Reconnecting", f" {ctx.reconnecting_s:.0f}s")
     return line(ctx.peer, right), line("SAS " + ctx.sas, status)

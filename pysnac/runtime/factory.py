@@ -111,6 +111,7 @@ def udp_call_service_factory(config: Config) -> Callable[[PostEvent], UdpCallSer
             call_log=Path(call_log) if call_log else None,
             stamps_path=config.folder / STAMPS_FILE_NAME,
             wall_offset_s=time.time() + skew_s - MonotonicClock().now(),
+            peer_lost_s=config.network.peer_lost_s,
         )
 
     return factory
