@@ -17,7 +17,7 @@ import pytest
 from demo.score import PESQ_RATE_HZ, load_16k, score_files
 from drivers.audio import AudioParams, open_audio_device
 from drivers.clock import Clock, ManualClock
-from drivers.net.base import DatagramTransport
+from drivers.net.base import DatagramTransport, NetworkError
 from drivers.net.memory import MemoryNetwork
 from drivers.net.udp import UdpTransport
 from pysnac.call.limits import KEEPALIVE_S, PEER_LOST_S, RECONNECTING_AFTER_S
@@ -344,3 +344,30 @@ def test_link_stats_show_an_outage_while_it_lasts(phones) -> None:
     clock.advance(RECONNECTING_AFTER_S + 1.0)
     silent = bob.service.link_stats().reconnecting_s
     assert silent is not None and silent >= RECONNECTING_AFTER_S + 1.0
+
+
+def test_media_send_errors_are_counted_where_every_send_error_is(phones) -> None:
+    """Media leaves through the same Output path as signalling: a failing network is
+    counted once, by the service, and the capture thread carries on."""
+    alice, bob = phones("alice"), phones("bob")
+    connect(alice, bob)
+    real_send = alice.service.transport.send
+    failing = threading.Event()
+
+    def send(datagram: bytes, addr: tuple[str, int]) -> None:
+        if failing.is_set():
+            raise NetworkError("network is unreachable")
+        real_send(datagram, addr)
+
+    alice.service.transport.send = send  # type: ignore[method-assign]
+    alice.service.start_media()
+    assert alice.service.wait_media_started(WAIT_S)
+    failing.set()
+    assert wait_for(lambda: alice.service.send_errors >= 10)
+    failing.clear()
+    sent = bob.service.endpoint.active.packets_received
+    assert wait_for(lambda: bob.service.endpoint.active.packets_received > sent + 5)
+    assert alice.service.media_running
+    alice.service.hang_up()
+    bob.expect(EventName.REMOTE_HUNG_UP)
+    alice.service.stop_media()

@@ -171,6 +171,12 @@ class Endpoint:
     def hang_up(self, now: float) -> None:
         self._end_active(now, Call.hang_up)
 
+    def send_media(self, payload: bytes, now: float) -> None:
+        """Queue a MEDIA datagram for the active call in the output (nothing without one)."""
+        sealed = self.seal_media(payload, now)
+        if sealed is not None:
+            self._out.datagrams.append(sealed)
+
     def seal_media(self, payload: bytes, now: float) -> tuple[bytes, Address] | None:
         """A sealed MEDIA datagram for the active call, or None when there is none."""
         call = self.active

@@ -459,15 +459,21 @@ class UdpCallService:
                 self.transport.send(datagram, addr)
             except TransportClosed:
                 return
-            except PysnacError as exc:
+            except PysnacError as exc:  # every send's errors, media's too, counted here
                 self.send_errors += 1
-                log.warning("send to %s:%s failed: %s", addr[0], addr[1], exc)
+                if self.send_errors & (self.send_errors - 1) == 0:  # 1, 2, 4, ...: no flood
+                    log.warning(
+                        "send to %s:%s failed (%d so far): %s",
+                        addr[0],
+                        addr[1],
+                        self.send_errors,
+                        exc,
+                    )
 
     def _send_media(self, payload: bytes) -> None:
-        with self._lock:
-            sealed = self.endpoint.seal_media(payload, self.clock.now())
-        if sealed is not None:
-            self.transport.send(*sealed)
+        """The capture thread's encoded frame: sealed by the endpoint and sent through the
+        same `Output` path as everything else."""
+        self._run(lambda now: self.endpoint.send_media(payload, now))
 
     def _media_failed(self, exc: PysnacError) -> None:
         with self._lock:
@@ -511,6 +517,7 @@ class UdpCallService:
             "audio": asdict(snap.audio),
             "counters": dict(self.endpoint.counters),
             "malformed_media": snap.malformed,
+            "send_errors": self.send_errors,
         }
         self._append_call_log(record)
 

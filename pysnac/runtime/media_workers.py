@@ -60,7 +60,6 @@ class MediaSnapshot:
     first_heard_at: float | None  # clock time of the first frame played from the network
     first_sent_at: float | None
     malformed: int
-    send_errors: int
     resumed_at: tuple[float, ...] = ()  # clock times audio came back after RESUMED_AFTER_S
 
 
@@ -87,7 +86,6 @@ class MediaWorkers:
         self._muted = False
         self._gain = 1.0
         self._malformed = 0
-        self._send_errors = 0
         self._first_heard_at: float | None = None
         self._first_sent_at: float | None = None
         self._last_heard_at: float | None = None
@@ -141,7 +139,6 @@ class MediaWorkers:
             self._first_heard_at,
             self._first_sent_at,
             self._malformed,
-            self._send_errors,
             tuple(self._resumed_at),
         )
 
@@ -162,11 +159,7 @@ class MediaWorkers:
                     payload = self._session.outgoing(pcm, now)
                 if payload is None:
                     continue
-                try:
-                    self._send(payload)
-                except PysnacError as exc:  # a network hiccup: count it, keep going
-                    self._send_errors += 1
-                    log.debug("media send failed: %s", exc)
+                self._send(payload)  # never raises: the service counts send errors
                 if self._first_sent_at is None:
                     self._first_sent_at = now
         except PysnacError as exc:
