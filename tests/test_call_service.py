@@ -346,6 +346,18 @@ def test_link_stats_show_an_outage_while_it_lasts(phones) -> None:
     assert silent is not None and silent >= RECONNECTING_AFTER_S + 1.0
 
 
+def test_signal_bars_drop_to_zero_in_an_outage_not_stay_full(phones) -> None:
+    alice, bob = phones("alice"), phones("bob")
+    connect(alice, bob)
+    for phone in (alice, bob):
+        phone.service.start_media()
+    assert wait_for(lambda: bob.service.link_stats().frames_received >= 25)
+    assert bob.service.link_stats().quality_bars == 4  # a clean loopback
+    alice.service.transport.close()  # alice's frames stop reaching bob
+    assert wait_for(lambda: bob.service.link_stats().reconnecting_s is not None)
+    assert bob.service.link_stats().quality_bars == 0
+
+
 def test_media_send_errors_are_counted_where_every_send_error_is(phones) -> None:
     """Media leaves through the same Output path as signalling: a failing network is
     counted once, by the service, and the capture thread carries on."""

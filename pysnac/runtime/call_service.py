@@ -362,7 +362,8 @@ class UdpCallService:
         }
         rtt_s = call.rtt_s if call is not None and call.rtt_s is not None else self._rtt_s
         return LinkStats(
-            quality_bars=quality_bars(media.loss_percent_local),
+            # Nothing arrives in an outage, so there is no loss to count: no bars, not full.
+            quality_bars=0 if silent_s is not None else quality_bars(media.loss_percent_local),
             loss_percent=media.loss_percent_local,
             rtt_ms=None if rtt_s is None else 1000.0 * rtt_s,
             frames_sent=media.frames_sent,
