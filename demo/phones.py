@@ -248,6 +248,23 @@ class PhoneProcess:
     def call_records(self) -> list[Record]:
         return [r for r in self.log_records() if r.get("event") == "call"]
 
+    def media_starts(self) -> int:
+        """How many calls' sound devices have opened so far (the call log says)."""
+        return sum(1 for r in self.log_records() if r.get("event") == "media_started")
+
+    def wait_media(self, timeout: float, before: int) -> None:
+        """Until the call's sound device is open: InCall shows as soon as the keys are
+        agreed, and the device opens on its own thread after that. `before` is
+        `media_starts()` from before the call."""
+        deadline = time.monotonic() + timeout
+        pause = threading.Event()
+        while self.media_starts() <= before:
+            if self.process.poll() is not None:
+                raise DemoError(f"{self.name} exited: {self.stderr_tail()}")
+            if time.monotonic() > deadline:
+                raise DemoError(f"{self.name}: its sound device never started")
+            pause.wait(POLL_S)
+
     def wait_ready(self, timeout: float) -> None:
         """Until the phone shows a screen and its call service has loaded the media stack."""
         self.wait_for(lambda r: r.get("type") == "screen", timeout, what="a screen")
@@ -339,9 +356,12 @@ class PhoneProcess:
 
 def connect(caller: PhoneProcess, callee: PhoneProcess, timeout: float) -> None:
     """`caller` calls `callee`, its only contact (shown on the home screen: one press),
-    which answers; both are then in a call."""
+    which answers; both are then in a call with their sound devices running."""
+    started = {phone.name: phone.media_starts() for phone in (caller, callee)}
     caller.press("select")
     callee.wait_state("ringing", timeout)
     callee.press("select")
     caller.wait_state("in_call", timeout)
     callee.wait_state("in_call", timeout)
+    for phone in (caller, callee):
+        phone.wait_media(timeout, started[phone.name])

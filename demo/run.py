@@ -9,12 +9,12 @@ hang up after `talk_s`), prints every LCD screen as it changes, and ends with th
 set-up times, frames per direction, delays, both SAS, and PESQ of what each side heard
 against what the other said. `--interactive` opens the two terminal LCDs instead.
 
-With static addresses the phones reach each other through the impairment relay
-(demo/impair.py: loss, bursts, delay, jitter, outages, from the first packet; clean when
-nothing is asked for). Each talker's clip repeats for the whole call, and each direction is
-scored over the whole call from its first frame, start-up and outages included, with what
-the relay did to it, the frames lost, recovered and concealed, whether the call survived,
-and how soon after each outage the audio came back.
+When an impairment is asked for, the phones reach each other through the impairment relay
+(demo/impair.py: loss, bursts, delay, jitter, outages, from the first packet; static
+addresses only); otherwise they talk directly. Each talker's clip repeats for the whole
+call, and each direction is scored over the whole call from its first frame, start-up and
+outages included, with what the relay did to it, the frames lost, recovered and
+concealed, whether the call survived, and how soon after each outage the audio came back.
 """
 
 from __future__ import annotations
@@ -212,20 +212,21 @@ def run_demo(
     LCD kind (`plate-emulated` draws through the plate driver on the emulated plate).
     `clock_skew_s`: bob's wall clock is off by that much, and bob then calls alice back.
     `network`: both phones behind home routers of that kind (bob's of `bob_network` if
-    given), in namespaces (demo/network.py). With static addresses the call goes through
-    the impairment relay (`impairment`, clean if None); `peer_lost_s` overrides how long
-    the phones ride out an outage."""
+    given), in namespaces (demo/network.py). With an `impairment` (static addresses only,
+    no `network`) the call goes through the impairment relay, else directly;
+    `Impairment()` is the relay with a clean path (a bench's baseline row).
+    `peer_lost_s` overrides how long the phones ride out an outage."""
     check_clip(clip)
     static = (rendezvous is None or rendezvous.kind == "static") and not network
-    if impairment is not None and not impairment.clean and not static:
+    if impairment is not None and not static:
         from pysnac.errors import UsageError
 
         raise UsageError("an impaired path needs static addresses (--rendezvous static)")
     relays: list[ImpairedRelay] = []
 
     def through_relay(a: PhoneSpec, b: PhoneSpec) -> tuple[Address, Address]:
-        path = impairment or Impairment()
-        relay = ImpairedRelay(("127.0.0.1", a.port), ("127.0.0.1", b.port), path)
+        assert impairment is not None
+        relay = ImpairedRelay(("127.0.0.1", a.port), ("127.0.0.1", b.port), impairment)
         relays.append(relay.start())
         return relay.a_side, relay.b_side
 
@@ -261,7 +262,7 @@ def run_demo(
             clip,
             directory,
             audio,
-            relay=through_relay if static else None,
+            relay=through_relay if impairment is not None else None,
             clips=said,
             peer_lost_s=peer_lost_s,
         )
@@ -326,6 +327,7 @@ def _script(
     pause = threading.Event()
     alice.wait_ready(START_TIMEOUT_S)
     bob.wait_ready(START_TIMEOUT_S)
+    started = {p.name: p.media_starts() for p in (alice, bob)}
     bob_mark = bob.mark
     dialled = alice.press("select")  # the home screen shows bob: one press calls him
     _, rang, _ = bob.wait_state("ringing", STEP_TIMEOUT_S, bob_mark)
@@ -334,6 +336,8 @@ def _script(
     alice_at, alice_in_call, _record = alice.wait_state("in_call", STEP_TIMEOUT_S)
     bob_at, bob_in_call, _ = bob.wait_state("in_call", STEP_TIMEOUT_S)
     in_call_at = {"alice": alice_at, "bob": bob_at}
+    for phone in (alice, bob):  # InCall shows first; the sound devices open just after
+        phone.wait_media(STEP_TIMEOUT_S, started[phone.name])
     stop_talking = talk() if talk else None
     cpu_start = {p.name: (time.monotonic(), p.cpu_seconds(), p.wakeups()) for p in (alice, bob)}
     pause.wait(talk_s)
@@ -344,6 +348,8 @@ def _script(
         cpu[p.name] = 100.0 * (p.cpu_seconds() - used) / elapsed
         wakeups[p.name] = (p.wakeups() - woken) / elapsed
     marks = {p.name: p.mark for p in (alice, bob)}
+    if stop_talking is not None:  # the recordings end with the call, not after it
+        stop_talking()
     if alice.states()[-1] == "in_call":  # else the call was lost while they talked
         alice.press("select")
     end_reasons = {}
@@ -353,8 +359,6 @@ def _script(
             lambda r: r.get("type") == "screen", STEP_TIMEOUT_S, at, "the hang-up screen"
         )
         end_reasons[phone.name] = screen["lines"][0].strip()
-    if stop_talking is not None:
-        stop_talking()
     pause.wait(HANGUP_SHOWN_S)
     for phone in (alice, bob):  # dismiss the hang-up screen, as a person would
         phone.press("select")

@@ -182,7 +182,7 @@ def main(args: argparse.Namespace) -> int:
         lcd=args.lcd,
         clock_skew_s=args.clock_skew,
         network=args.network,
-        impairment=path,
+        impairment=None if path.clean else path,  # clean: phone to phone, no relay
     )
     if args.json:
         data = asdict(result)

@@ -313,6 +313,8 @@ class UdpCallService:
         workers.set_muted(self._muted)  # what changed while the device opened
         if self._volume is not None:
             workers.set_volume(self._volume)
+        # The InCall screen shows before the device is open: this line says audio flows.
+        self._append_call_log({"event": "media_started", "at": self.marks["media_started"]})
 
     def _helper(self, name: str, target: Callable[[], None]) -> None:
         self._helpers = [t for t in self._helpers if t.is_alive()]
