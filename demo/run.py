@@ -101,7 +101,7 @@ class DemoResult:
     call_back_ok: bool | None = None  # with a skew: bob called alice back, and it connected
     path: dict[str, str] = field(default_factory=dict)  # per phone: "direct" or "relay"
     rtt_ms: dict[str, float | None] = field(default_factory=dict)  # per phone: handshake RTT
-    impairment: str = "direct"  # what the relay did, or "direct" without one
+    impairment: str = "direct"  # what the impairment relay did, or "direct" without one
     outages: list[tuple[float, float]] = field(default_factory=list)  # relay's, monotonic
 
     @property
@@ -274,7 +274,7 @@ def run_demo(
             echo(f"alice on 127.0.0.1:{alice_spec.port}, bob on 127.0.0.1:{bob_spec.port}")
         if relays:
             echo(
-                f"path: relay {relays[0].a_side[1]} <-> {relays[0].b_side[1]}, "
+                f"impairment relay {relays[0].a_side[1]} <-> {relays[0].b_side[1]}: "
                 f"{relays[0].impairment.describe()}"
             )
         env = sound.env_for if sound else lambda _name: None
@@ -491,7 +491,9 @@ def _audio_back_ms(link_back: list[float | None], resumed: list[float]) -> list[
 def format_summary(result: DemoResult) -> str:
     lines = [
         "",
-        f"Call summary (alice called bob on loopback UDP; path: {result.impairment})",
+        "Call summary (alice called bob on loopback UDP"
+        + ("" if result.impairment == "direct" else f"; impaired: {result.impairment}")
+        + ")",
         f"  Select on alice -> ringing on bob:   {result.ring_ms:6.1f} ms",
         "  answer -> in call:                   "
         + ", ".join(f"{n} {v:.1f} ms" for n, v in result.answer_to_in_call_ms.items()),
@@ -521,7 +523,7 @@ def format_summary(result: DemoResult) -> str:
         if d.relay:
             r = d.relay
             lines.append(
-                f"    relay: {r['received']} datagrams in, {r['lost']} lost, "
+                f"    impairment relay: {r['received']} datagrams in, {r['lost']} lost, "
                 f"{r['outage_dropped']} dropped in outages, {r['delivered']} delivered, "
                 f"{r['kbit_per_s']:.1f} kbit/s on the wire"
             )
