@@ -163,6 +163,10 @@ def connect(phones: dict[str, tuple[Phone, HeadlessLcd]]) -> None:
     for phone in (alice, bob):
         if not phone.wait_for_state(table.IN_CALL, WAIT_S):
             raise RuntimeError("the call did not connect")
+    for phone in (alice, bob):  # InCall shows first; the sound device opens just after
+        service = getattr(phone.service, "inner", phone.service)  # under a directory
+        if not service.wait_media_started(WAIT_S):
+            raise RuntimeError("the sound device did not open")
     for _ in range(BOB_VOLUME_STEPS_DOWN):
         bob_lcd.press(Button.DOWN)
 

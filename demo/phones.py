@@ -79,12 +79,16 @@ def write_config(
     frame_ms: int | None = None,
     bind: str = "127.0.0.1",
     network_lines: tuple[str, ...] = (),
+    addresses: dict[str, tuple[str, int]] | None = None,
+    peer_lost_s: float | None = None,
 ) -> Path:
     """The phone's config.toml; `frame_ms` sets the codec's frame (else its default);
     `pinned_keys` overrides a peer's key (a MITM test);
     `input_device`/`output_device` name pyaudio devices (e.g. the rig's `pysnac_mic_a`).
     The peers get their loopback address only when `backends` has "static" (else the
-    rendezvous finds them: demo/rendezvous.py)."""
+    rendezvous finds them: demo/rendezvous.py); `addresses` puts something else there
+    for a peer (the impairment relay, demo/impair.py). `peer_lost_s` shortens how long a
+    call rides out an outage (tests of "Call lost" that should not wait 30 s)."""
     from pysnac.contacts import encode_public_key
 
     lines = [
@@ -95,6 +99,7 @@ def write_config(
         f"bind = {toml_string(bind)}",
         f"udp_port = {spec.port}",
         *network_lines,
+        *([f"peer_lost_s = {peer_lost_s}"] if peer_lost_s is not None else []),
         "[audio]",
         f"driver = {toml_string(audio)}",
         f"input_wav = {toml_string(str(input_wav or ''))}",
@@ -117,7 +122,8 @@ def write_config(
             f"public_key = {toml_string(encode_public_key(key))}",
         ]
         if "static" in backends:
-            lines.append(f'address = "127.0.0.1:{peer.port}"')
+            host, port = (addresses or {}).get(peer.name, ("127.0.0.1", peer.port))
+            lines.append(f'address = "{host}:{port}"')
     path = spec.folder / "config.toml"
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -242,6 +248,23 @@ class PhoneProcess:
     def call_records(self) -> list[Record]:
         return [r for r in self.log_records() if r.get("event") == "call"]
 
+    def media_starts(self) -> int:
+        """How many calls' sound devices have opened so far (the call log says)."""
+        return sum(1 for r in self.log_records() if r.get("event") == "media_started")
+
+    def wait_media(self, timeout: float, before: int) -> None:
+        """Until the call's sound device is open: InCall shows as soon as the keys are
+        agreed, and the device opens on its own thread after that. `before` is
+        `media_starts()` from before the call."""
+        deadline = time.monotonic() + timeout
+        pause = threading.Event()
+        while self.media_starts() <= before:
+            if self.process.poll() is not None:
+                raise DemoError(f"{self.name} exited: {self.stderr_tail()}")
+            if time.monotonic() > deadline:
+                raise DemoError(f"{self.name}: its sound device never started")
+            pause.wait(POLL_S)
+
     def wait_ready(self, timeout: float) -> None:
         """Until the phone shows a screen and its call service has loaded the media stack."""
         self.wait_for(lambda r: r.get("type") == "screen", timeout, what="a screen")
@@ -333,9 +356,12 @@ class PhoneProcess:
 
 def connect(caller: PhoneProcess, callee: PhoneProcess, timeout: float) -> None:
     """`caller` calls `callee`, its only contact (shown on the home screen: one press),
-    which answers; both are then in a call."""
+    which answers; both are then in a call with their sound devices running."""
+    started = {phone.name: phone.media_starts() for phone in (caller, callee)}
     caller.press("select")
     callee.wait_state("ringing", timeout)
     callee.press("select")
     caller.wait_state("in_call", timeout)
     callee.wait_state("in_call", timeout)
+    for phone in (caller, callee):
+        phone.wait_media(timeout, started[phone.name])

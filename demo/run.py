@@ -8,6 +8,13 @@ person would (alice: Select, Select to call bob; bob: Select to answer; alice: S
 hang up after `talk_s`), prints every LCD screen as it changes, and ends with the summary:
 set-up times, frames per direction, delays, both SAS, and PESQ of what each side heard
 against what the other said. `--interactive` opens the two terminal LCDs instead.
+
+When an impairment is asked for, the phones reach each other through the impairment relay
+(demo/impair.py: loss, bursts, delay, jitter, outages, from the first packet; static
+addresses only); otherwise they talk directly. Each talker's clip repeats for the whole
+call, and each direction is scored over the whole call from its first frame, start-up and
+outages included, with what the relay did to it, the frames lost, recovered and
+concealed, whether the call survived, and how soon after each outage the audio came back.
 """
 
 from __future__ import annotations
@@ -20,6 +27,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from demo.impair import A_TO_B, B_TO_A, ImpairedRelay, Impairment
 from demo.network import NetworkDirectory, network_directory
 from demo.phones import (
     REPO,
@@ -42,6 +50,11 @@ RING_S = 0.5  # let the ringing screen be seen before bob answers
 START_TIMEOUT_S = 60.0  # two Python processes importing the media stack on a busy box
 STEP_TIMEOUT_S = 10.0
 HANGUP_SHOWN_S = 1.0  # the hang-up screen stays this long before Select dismisses it
+# Each clip repeats this much longer than the talk: the media start to the hang-up. Not
+# more: the WAV device reads the whole file as it opens, at the start of the call.
+CLIP_MARGIN_S = 5.0
+SURVIVED_REASONS = ("Hung up", "Call ended")  # how a call that was not lost ends
+Address = tuple[str, int]
 
 
 @dataclass
@@ -57,8 +70,13 @@ class Direction:
     frames_late: int
     jitter_buffer_ms: float
     mouth_to_ear_ms: float | None
-    pesq: float
+    pesq: float  # of the whole call from its first frame
     correlation: float
+    frames_recovered: int = 0  # redundant copies and in-band FEC
+    survived: bool = True  # the listener's call ended by a hang-up, not "Call lost"
+    end_reason: str = ""  # the listener's hang-up screen
+    relay: dict[str, Any] = field(default_factory=dict)  # what the impairment did
+    audio_back_ms: list[float | None] = field(default_factory=list)  # per outage, from the link
 
 
 @dataclass
@@ -78,6 +96,12 @@ class DemoResult:
     call_back_ok: bool | None = None  # with a skew: bob called alice back, and it connected
     path: dict[str, str] = field(default_factory=dict)  # per phone: "direct" or "relay"
     rtt_ms: dict[str, float | None] = field(default_factory=dict)  # per phone: handshake RTT
+    impairment: str = "direct"  # what the impairment relay did, or "direct" without one
+    outages: list[tuple[float, float]] = field(default_factory=list)  # relay's, monotonic
+
+    @property
+    def survived(self) -> bool:
+        return all(d.survived for d in self.directions)
 
     @property
     def sas_match(self) -> bool:
@@ -107,31 +131,61 @@ def check_clip(path: Path) -> None:
         raise UsageError(f"--clip {path}: shorter than one second")
 
 
+def repeat_clip(clip: Path, seconds: float, dest: Path) -> Path:
+    """`clip` repeated to at least `seconds`, as a 48 kHz mono WAV: a talker who talks
+    for the whole call, so the whole call can be scored."""
+    import wave
+
+    import numpy as np
+
+    from drivers.audio.wav_device import load_wav_mono16
+
+    rate = 48000
+    samples = load_wav_mono16(clip, rate)
+    repeats = max(1, int(np.ceil(seconds * rate / len(samples))))
+    with wave.open(str(dest), "wb") as out:
+        out.setnchannels(1)
+        out.setsampwidth(2)
+        out.setframerate(rate)
+        out.writeframes(np.tile(samples, repeats).tobytes())
+    return dest
+
+
 def prepare(
-    root: Path, out: Path, clip: Path, directory: DemoDirectory | None = None, audio: str = "wav"
+    root: Path,
+    out: Path,
+    clip: Path,
+    directory: DemoDirectory | None = None,
+    audio: str = "wav",
+    *,
+    relay: Callable[[PhoneSpec, PhoneSpec], tuple[Address, Address]] | None = None,
+    clips: dict[str, Path] | None = None,
+    peer_lost_s: float | None = None,
 ) -> tuple[PhoneSpec, PhoneSpec]:
+    """Both phones' folders and configs. `relay(alice, bob)` gives the address alice
+    calls bob at and the one bob calls alice at (the impairment relay's two sides)."""
     out.mkdir(parents=True, exist_ok=True)
     alice = make_phone_folder(root, "alice")
     bob = make_phone_folder(root, "bob")
     for name in ("alice", "bob"):
         (out / f"{name}_heard.wav").unlink(missing_ok=True)
     options = directory.config_options if directory else lambda _spec: {}
-    write_config(
-        alice,
-        [bob],
-        audio=audio,
-        input_wav=clip.resolve(),
-        output_wav=(out / "alice_heard.wav").resolve(),
-        **options(alice),
-    )
-    write_config(
-        bob,
-        [alice],
-        audio=audio,
-        input_wav=BOB_CLIP,
-        output_wav=(out / "bob_heard.wav").resolve(),
-        **options(bob),
-    )
+    said = clips or {"alice": clip.resolve(), "bob": BOB_CLIP}
+    routes: dict[str, dict[str, Address]] = {"alice": {}, "bob": {}}
+    if relay is not None:
+        to_bob, to_alice = relay(alice, bob)
+        routes = {"alice": {"bob": to_bob}, "bob": {"alice": to_alice}}
+    for spec, peer in ((alice, bob), (bob, alice)):
+        write_config(
+            spec,
+            [peer],
+            audio=audio,
+            input_wav=said[spec.name],
+            output_wav=(out / f"{spec.name}_heard.wav").resolve(),
+            addresses=routes[spec.name],
+            peer_lost_s=peer_lost_s,
+            **options(spec),
+        )
     return alice, bob
 
 
@@ -146,13 +200,31 @@ def run_demo(
     clock_skew_s: float = 0.0,
     network: str | None = None,
     bob_network: str | None = None,
+    impairment: Impairment | None = None,
+    peer_lost_s: float | None = None,
 ) -> DemoResult:
     """`real`: the phones use PyAudio on virtual devices (demo/sound.py); `lcd`: the phones'
     LCD kind (`plate-emulated` draws through the plate driver on the emulated plate).
     `clock_skew_s`: bob's wall clock is off by that much, and bob then calls alice back.
     `network`: both phones behind home routers of that kind (bob's of `bob_network` if
-    given), in namespaces (demo/network.py)."""
+    given), in namespaces (demo/network.py). With an `impairment` (static addresses only,
+    no `network`) the call goes through the impairment relay, else directly;
+    `Impairment()` is the relay with a clean path (a bench's baseline row).
+    `peer_lost_s` overrides how long the phones ride out an outage."""
     check_clip(clip)
+    static = (rendezvous is None or rendezvous.kind == "static") and not network
+    if impairment is not None and not static:
+        from pysnac.errors import UsageError
+
+        raise UsageError("an impaired path needs static addresses (--rendezvous static)")
+    relays: list[ImpairedRelay] = []
+
+    def through_relay(a: PhoneSpec, b: PhoneSpec) -> tuple[Address, Address]:
+        assert impairment is not None
+        relay = ImpairedRelay(("127.0.0.1", a.port), ("127.0.0.1", b.port), impairment)
+        relays.append(relay.start())
+        return relay.a_side, relay.b_side
+
     start = time.monotonic()
     printed: dict[str, list[str]] = {}
     lock = threading.Lock()
@@ -173,13 +245,33 @@ def run_demo(
         real_audio(real, echo) as sound,
     ):
         audio = "pyaudio" if sound else "wav"
-        alice_spec, bob_spec = prepare(Path(tmp), out, clip, directory, audio)
+        out.mkdir(parents=True, exist_ok=True)
+        seconds = talk_s + CLIP_MARGIN_S
+        said = {
+            name: repeat_clip(source, seconds, (out / f"{name}_said.wav").resolve())
+            for name, source in (("alice", clip), ("bob", BOB_CLIP))
+        }
+        alice_spec, bob_spec = prepare(
+            Path(tmp),
+            out,
+            clip,
+            directory,
+            audio,
+            relay=through_relay if impairment is not None else None,
+            clips=said,
+            peer_lost_s=peer_lost_s,
+        )
         if network:
             echo(
                 f"alice and bob in their homes, each on UDP port {alice_spec.port}/{bob_spec.port}"
             )
         else:
             echo(f"alice on 127.0.0.1:{alice_spec.port}, bob on 127.0.0.1:{bob_spec.port}")
+        if relays:
+            echo(
+                f"impairment relay {relays[0].a_side[1]} <-> {relays[0].b_side[1]}: "
+                f"{relays[0].impairment.describe()}"
+            )
         env = sound.env_for if sound else lambda _name: None
         prefix = directory.prefix if isinstance(directory, NetworkDirectory) else lambda _n: ()
         alice = PhoneProcess(
@@ -190,7 +282,7 @@ def run_demo(
         bob = PhoneProcess(
             bob_spec, on_record=on_record, extra_env=bob_env, lcd=lcd, prefix=prefix("bob")
         )
-        talk = (lambda: sound.talk({"alice": clip, "bob": BOB_CLIP}, out)) if sound else None
+        talk = (lambda: sound.talk(said, out)) if sound else None
         try:
             directory.wait_online([alice, bob])  # both published: each can find the other
             timeline = _script(alice, bob, talk_s, talk)
@@ -200,6 +292,8 @@ def run_demo(
             call_back_ok = _call_back(bob, alice) if clock_skew_s else None
         finally:
             codes = {p.name: p.quit() for p in (alice, bob)}
+            for relay in relays:
+                relay.close()
         if clock_skew_s:  # the call back wrote its own recordings: score the first call's
             for path, data in recordings.items():
                 path.write_bytes(data)
@@ -207,7 +301,8 @@ def run_demo(
         if failed:
             raise DemoError(f"phone processes exited with {failed}")
         screens = {p.name: p.screens() for p in (alice, bob)}
-    result = _summarise(timeline, logs, screens, clip, out)
+    relay_report = relays[0].report() if relays else None
+    result = _summarise(timeline, logs, screens, said, out, relay_report)
     result.clock_skew_s, result.call_back_ok = clock_skew_s, call_back_ok
     if sound:  # the recordings start with the players, not with the media: no offset known
         result.audio_path = sound.path
@@ -227,13 +322,17 @@ def _script(
     pause = threading.Event()
     alice.wait_ready(START_TIMEOUT_S)
     bob.wait_ready(START_TIMEOUT_S)
+    started = {p.name: p.media_starts() for p in (alice, bob)}
     bob_mark = bob.mark
     dialled = alice.press("select")  # the home screen shows bob: one press calls him
     _, rang, _ = bob.wait_state("ringing", STEP_TIMEOUT_S, bob_mark)
     pause.wait(RING_S)
     answered = bob.press("select")
-    _, alice_in_call, _record = alice.wait_state("in_call", STEP_TIMEOUT_S)
-    _, bob_in_call, _ = bob.wait_state("in_call", STEP_TIMEOUT_S)
+    alice_at, alice_in_call, _record = alice.wait_state("in_call", STEP_TIMEOUT_S)
+    bob_at, bob_in_call, _ = bob.wait_state("in_call", STEP_TIMEOUT_S)
+    in_call_at = {"alice": alice_at, "bob": bob_at}
+    for phone in (alice, bob):  # InCall shows first; the sound devices open just after
+        phone.wait_media(STEP_TIMEOUT_S, started[phone.name])
     stop_talking = talk() if talk else None
     cpu_start = {p.name: (time.monotonic(), p.cpu_seconds(), p.wakeups()) for p in (alice, bob)}
     pause.wait(talk_s)
@@ -244,11 +343,17 @@ def _script(
         cpu[p.name] = 100.0 * (p.cpu_seconds() - used) / elapsed
         wakeups[p.name] = (p.wakeups() - woken) / elapsed
     marks = {p.name: p.mark for p in (alice, bob)}
-    alice.press("select")
-    for phone in (alice, bob):
-        phone.wait_state("hangup", STEP_TIMEOUT_S, marks[phone.name])
-    if stop_talking is not None:
+    if stop_talking is not None:  # the recordings end with the call, not after it
         stop_talking()
+    if alice.states()[-1] == "in_call":  # else the call was lost while they talked
+        alice.press("select")
+    end_reasons = {}
+    for phone in (alice, bob):
+        at, _, _ = phone.wait_state("hangup", STEP_TIMEOUT_S, in_call_at[phone.name])
+        _, _, screen = phone.wait_for(
+            lambda r: r.get("type") == "screen", STEP_TIMEOUT_S, at, "the hang-up screen"
+        )
+        end_reasons[phone.name] = screen["lines"][0].strip()
     pause.wait(HANGUP_SHOWN_S)
     for phone in (alice, bob):  # dismiss the hang-up screen, as a person would
         phone.press("select")
@@ -260,6 +365,7 @@ def _script(
         "in_call": {"alice": alice_in_call, "bob": bob_in_call},
         "cpu_percent": cpu,
         "wakeups_per_s": wakeups,
+        "end_reasons": end_reasons,
         "sas": {
             p.name: next(
                 (r.get("sas") or "" for _, r in reversed(p.records) if r.get("state") == "in_call"),
@@ -296,27 +402,31 @@ def _summarise(
     timeline: dict[str, Any],
     logs: dict[str, list[Record]],
     screens: dict[str, list[list[str]]],
-    clip: Path,
+    said: dict[str, Path],
     out: Path,
+    relay: dict[str, Any] | None = None,
 ) -> DemoResult:
-    from demo.score import score_files
+    from demo.score import score_call
 
     calls = {}
     for name, records in logs.items():
         if not records:
             raise DemoError(f"{name} logged no call statistics")
         calls[name] = records[-1]
-    said = {"alice": clip, "bob": BOB_CLIP}
     directions = []
+    outages = [tuple(o) for o in (relay or {}).get("outages", [])]
+    ways = {("alice", "bob"): A_TO_B, ("bob", "alice"): B_TO_A}
     for talker, listener in (("alice", "bob"), ("bob", "alice")):
         recording = out / f"{listener}_heard.wav"
         heard = calls[listener]["media"]
-        score = score_files(said[talker], recording)
+        score = score_call(said[talker], recording)
         starts = (calls[talker]["marks"], calls[listener]["marks"])
         mouth_to_ear = None
         if "media_started" in starts[0] and "media_started" in starts[1]:
             offset_ms = 1000.0 * (starts[1]["media_started"] - starts[0]["media_started"])
             mouth_to_ear = score.lag_ms + offset_ms
+        way = (relay or {}).get(ways[(talker, listener)], {})
+        reason = timeline["end_reasons"].get(listener, "")
         directions.append(
             Direction(
                 talker=talker,
@@ -330,6 +440,13 @@ def _summarise(
                 mouth_to_ear_ms=mouth_to_ear,
                 pesq=score.mos,
                 correlation=score.correlation,
+                frames_recovered=heard["fec_recovered"] + heard["redundancy_recovered"],
+                survived=reason in SURVIVED_REASONS,
+                end_reason=reason,
+                relay=way,
+                audio_back_ms=_audio_back_ms(
+                    way.get("first_after_outage", []), calls[listener].get("resumed_heard", [])
+                ),
             )
         )
     answered = timeline["answered"]
@@ -351,13 +468,27 @@ def _summarise(
         devices={name: call.get("audio", {}) for name, call in calls.items()},
         path={name: call.get("path", "direct") for name, call in calls.items()},
         rtt_ms={name: call.get("rtt_ms") for name, call in calls.items()},
+        impairment=str(relay["impairment"]) if relay else "direct",
+        outages=outages,
     )
+
+
+def _audio_back_ms(link_back: list[float | None], resumed: list[float]) -> list[float | None]:
+    """For each outage: from the first datagram the relay let through after it to the
+    first frame the listener played from the network after that (None: never)."""
+    back = []
+    for at in link_back:
+        heard = [t for t in resumed if at is not None and t >= at]
+        back.append(None if at is None or not heard else 1000.0 * (min(heard) - at))
+    return back
 
 
 def format_summary(result: DemoResult) -> str:
     lines = [
         "",
-        "Call summary (alice called bob on loopback UDP)",
+        "Call summary (alice called bob on loopback UDP"
+        + ("" if result.impairment == "direct" else f"; impaired: {result.impairment}")
+        + ")",
         f"  Select on alice -> ringing on bob:   {result.ring_ms:6.1f} ms",
         "  answer -> in call:                   "
         + ", ".join(f"{n} {v:.1f} ms" for n, v in result.answer_to_in_call_ms.items()),
@@ -377,9 +508,23 @@ def format_summary(result: DemoResult) -> str:
             f"concealed {d.frames_concealed}, lost {d.frames_lost}, late {d.frames_late}",
             f"    pipeline delay: jitter buffer {d.jitter_buffer_ms:.0f} ms; "
             f"mouth-to-ear (from the recording) {m2e}",
-            f"    PESQ-WB of what {d.listener} heard vs what {d.talker} said: {d.pesq:.2f}"
-            f" (correlation {d.correlation:.2f})",
+            f"    PESQ-WB of the whole call, what {d.listener} heard vs what {d.talker} said: "
+            f"{d.pesq:.2f} (correlation {d.correlation:.2f})",
+            f"    frames lost {d.frames_lost}, recovered {d.frames_recovered}, "
+            f"concealed {d.frames_concealed}; "
+            + ("call survived" if d.survived else "call did NOT survive")
+            + f" ({d.listener}: {d.end_reason or '?'})",
         ]
+        if d.relay:
+            r = d.relay
+            lines.append(
+                f"    impairment relay: {r['received']} datagrams in, {r['lost']} lost, "
+                f"{r['outage_dropped']} dropped in outages, {r['delivered']} delivered, "
+                f"{r['kbit_per_s']:.1f} kbit/s on the wire"
+            )
+        for i, back in enumerate(d.audio_back_ms):
+            when = "never" if back is None else f"{back:.0f} ms after the link"
+            lines.append(f"    outage {i + 1}: audio back {when}")
     lines.append(
         "  CPU while talking (% of one core):   "
         + ", ".join(

@@ -29,7 +29,7 @@ class EventName(StrEnum):
     REMOTE_HUNG_UP = "remote_hung_up"  # bye, or the caller cancelled while ringing
     HANDSHAKE_FAILED = "handshake_failed"  # data: Failure
     KEY_CHANGED = "key_changed"  # a pinned contact answered with another key; data: Failure
-    PEER_LOST = "peer_lost"  # no media or keepalive for PEER_LOST_S
+    PEER_LOST = "peer_lost"  # no media or keepalive for the peer-lost time (PEER_LOST_S)
     AUDIO_FAILED = "audio_failed"  # data: Failure (names the device)
     UNREACHABLE = "unreachable"  # no address for the contact / network error; data: Failure
     # A caller answered busy (during a call) or "no audio" (no sound device); data: Failure
@@ -105,6 +105,7 @@ class LinkStats:
     output_underruns: int = 0
     relayed: bool = False  # the media goes through a TURN relay (no direct path)
     extra: dict[str, float] = field(default_factory=dict)
+    reconnecting_s: float | None = None  # seconds without packets in an outage; None: flowing
 
 
 PostEvent = Callable[[CallEvent], None]

@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from pysnac.call.limits import PEER_LOST_MAX_S, PEER_LOST_MIN_S, PEER_LOST_S
 from pysnac.contacts import BadPublicKey, Contact, decode_public_key
 from pysnac.errors import ConfigError
 from pysnac.history import atomic_write_text
@@ -47,6 +48,7 @@ power_off_command = ["systemctl", "poweroff"]
 [network]
 bind = "0.0.0.0"               # address the UDP socket binds
 udp_port = 47000               # calls arrive on this UDP port
+peer_lost_s = 30               # a call rides out this many seconds without packets
 # Across the internet, behind home routers (docs/rendezvous.md "Calls between two homes"):
 # stun_server = "stun.example.net:3478"    # learns this phone's public address
 # turn_server = "turn.example.net:3478"    # relays calls no direct path can carry
@@ -102,6 +104,7 @@ class NetworkConfig:
     turn_username: str = ""
     turn_password_file: Path | None = None
     public_address: tuple[str, int] | None = None
+    peer_lost_s: float = PEER_LOST_S
 
 
 @dataclass(frozen=True)
@@ -154,7 +157,13 @@ def default_config_path() -> Path:
     return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH).expanduser()
 
 
-_TYPE_NAMES = {str: "a string", int: "an integer", bool: "true or false", list: "an array"}
+_TYPE_NAMES = {
+    str: "a string",
+    int: "an integer",
+    float: "a number",
+    bool: "true or false",
+    list: "an array",
+}
 
 
 class _Table:
@@ -170,7 +179,7 @@ class _Table:
 
     def get(self, key: str, kind: type | tuple[type, ...], default: Any) -> Any:
         value = self.data.get(key, default)
-        if isinstance(value, bool) and kind in (int, (str, int)):
+        if isinstance(value, bool) and kind in (int, (str, int), (int, float)):
             self.fail(key, "must not be true/false")
         if not isinstance(value, kind):
             kinds = kind if isinstance(kind, tuple) else (kind,)
@@ -206,11 +215,14 @@ def _device(path: Path, data: Any) -> DeviceConfig:
 
 
 def _network(path: Path, data: Any) -> NetworkConfig:
-    keys = {"bind", "udp_port", *NETWORK_ICE_KEYS}
+    keys = {"bind", "udp_port", "peer_lost_s", *NETWORK_ICE_KEYS}
     table = _Table(path, "network", data, keys)
     port = table.get("udp_port", int, 47000)
     if not 0 <= port <= PORT_MAX:
         table.fail("udp_port", f"{port} is not a UDP port (0..{PORT_MAX})")
+    peer_lost_s = float(table.get("peer_lost_s", (int, float), PEER_LOST_S))
+    if not PEER_LOST_MIN_S <= peer_lost_s <= PEER_LOST_MAX_S:
+        table.fail("peer_lost_s", f"must be {PEER_LOST_MIN_S:g} to {PEER_LOST_MAX_S:g} seconds")
     addresses: dict[str, tuple[str, int] | None] = {}
     for key in ("stun_server", "turn_server", "public_address"):
         text = table.get(key, str, "")
@@ -227,6 +239,7 @@ def _network(path: Path, data: Any) -> NetworkConfig:
         udp_port=port,
         turn_username=username,
         turn_password_file=password_file,
+        peer_lost_s=peer_lost_s,
         **addresses,
     )
 

@@ -42,5 +42,6 @@ class ScreenContext:
     muted: bool = False
     link_bars: int = 0
     relayed: bool = False  # through the relay: "R" before the call time
+    reconnecting_s: float | None = None  # in an outage: seconds without packets
     reason: str = ""
     duration_s: float = 0.0

@@ -47,6 +47,7 @@ def screen_snapshot(model: PhoneModel, now: float) -> ScreenContext:
         muted=model.muted,
         link_bars=model.link.quality_bars,
         relayed=model.link.relayed,
+        reconnecting_s=model.link.reconnecting_s,
         reason=model.reason,
         duration_s=model.duration_s,
     )

@@ -4,6 +4,7 @@ code and volume or MUTE on line 2.
 Both users read the 4-character code (the short authentication string) aloud: equal codes
 mean no one is in the middle. The screen says "Code", a word people know.
 Select hangs up, Up/Down change the volume, Left toggles mute. A 1 s tick refreshes it.
+In an outage line 2 says "Reconnecting" and for how many seconds nothing has come.
 """
 
 from __future__ import annotations
@@ -28,4 +29,6 @@ def screen(ctx: ScreenContext) -> tuple[str, str]:
     right = relay + " " + clock(ctx.call_s) + bars
     # "Vol10": five cells at most, so a 5-character code and its label are never cut
     status = "MUTE" if ctx.muted else f"Vol{ctx.volume:>2}"
+    if ctx.reconnecting_s is not None:
+        return line(ctx.peer, right), line("Reconnecting", f"{ctx.reconnecting_s:.0f}s")
     return line(ctx.peer, right), line(CODE_LABEL + ctx.sas, status)

@@ -17,10 +17,10 @@ import pytest
 from demo.score import PESQ_RATE_HZ, load_16k, score_files
 from drivers.audio import AudioParams, open_audio_device
 from drivers.clock import Clock, ManualClock
-from drivers.net.base import DatagramTransport
+from drivers.net.base import DatagramTransport, NetworkError
 from drivers.net.memory import MemoryNetwork
 from drivers.net.udp import UdpTransport
-from pysnac.call.limits import PEER_LOST_S
+from pysnac.call.limits import KEEPALIVE_S, PEER_LOST_S, RECONNECTING_AFTER_S
 from pysnac.call_events import CallEvent, Established, EventName
 from pysnac.channel.identity import Identity
 from pysnac.contacts import Contact
@@ -39,6 +39,7 @@ MIN_MOS = 3.0  # a floor that garbled speech fails; 4.2-4.35 measured
 # audio by a frame or two when this process stalls (7 of 16 windows once, all after a slip).
 WINDOW_SEARCH_S = 0.06
 CLIP = REPO / "assets" / "alice_arctic_a0007.wav"
+SHORT_PEER_LOST_S = 4.0  # a stepped clock far ahead would make the next invite look stale
 
 
 def wait_for(predicate: Callable[[], bool], timeout: float = WAIT_S) -> bool:
@@ -62,6 +63,7 @@ class TestPhone:
         audio: Callable[[], object] | None = None,
         clock: Clock | None = None,
         transport: DatagramTransport | None = None,
+        peer_lost_s: float = PEER_LOST_S,
     ) -> None:
         self.name = name
         self.identity = Identity.generate()
@@ -78,6 +80,7 @@ class TestPhone:
             contacts=lambda: self.contacts,
             audio_factory=audio or (lambda: open_audio_device("silence", params)),
             clock=clock,
+            peer_lost_s=peer_lost_s,
         ).start()
 
     def contact(self) -> Contact:
@@ -171,6 +174,8 @@ def test_hundred_calls_leave_threads_and_fds_at_baseline(phones) -> None:
         connect(caller, callee)
         caller.service.start_media()
         callee.service.start_media()
+        for phone in (caller, callee):  # media-start opens the device, then ends
+            assert phone.service.wait_media_started(WAIT_S)
         assert caller.service.media_running and callee.service.media_running
         assert threading.active_count() == threads + 4
         (caller if i % 3 else callee).service.hang_up()
@@ -185,11 +190,11 @@ def test_hundred_calls_leave_threads_and_fds_at_baseline(phones) -> None:
 
 def test_peer_crash_is_noticed_and_the_survivor_calls_again(phones) -> None:
     clock = ManualClock(start=500.0)
-    alice = phones("alice", clock=clock)
-    bob = phones("bob", clock=clock)
+    alice = phones("alice", clock=clock, peer_lost_s=SHORT_PEER_LOST_S)
+    bob = phones("bob", clock=clock, peer_lost_s=SHORT_PEER_LOST_S)
     connect(alice, bob)
     bob.close()  # crash: its socket is gone, nothing more comes from it
-    clock.advance(PEER_LOST_S + 0.1)
+    clock.advance(SHORT_PEER_LOST_S + 0.1)
     alice.expect(EventName.PEER_LOST)
     carol = phones("carol", clock=clock)
     connect(alice, carol)
@@ -271,3 +276,110 @@ def test_a_stall_of_our_own_socket_thread_is_not_taken_for_network_jitter(phones
     received = bob.service.link_stats().frames_received
     assert wait_for(lambda: bob.service.link_stats().frames_received >= received + 25)
     assert target_ms() < settled + 60.0, (settled, target_ms())
+
+
+def test_a_slow_sound_device_does_not_stop_receiving_or_keepalives(phones) -> None:
+    """The device factory blocks until released: meanwhile start_media has returned, both
+    phones keep exchanging keepalives, the link can be read, and hanging up works."""
+    clock = ManualClock(start=800.0)
+    release = threading.Event()
+    opened = threading.Event()
+
+    def slow_device() -> object:
+        opened.set()
+        assert release.wait(WAIT_S)  # a USB sound card taking its time
+        return open_audio_device("silence", AudioParams(clock=clock))
+
+    alice = phones("alice", clock=clock)
+    bob = phones("bob", clock=clock, audio=slow_device)
+    connect(alice, bob)
+    returned = threading.Event()
+    starter = threading.Thread(target=lambda: (bob.service.start_media(), returned.set()))
+    starter.start()
+    assert returned.wait(WAIT_S)  # the machine's thread is not held by the device
+    assert opened.wait(WAIT_S)
+    a_call, b_call = alice.service.endpoint.active, bob.service.endpoint.active
+    for _ in range(3):
+        heard = (a_call.packets_received, b_call.packets_received)
+        clock.advance(KEEPALIVE_S + 0.01)
+        assert wait_for(lambda h=heard: a_call.packets_received > h[0])  # bob still sends
+        assert wait_for(lambda h=heard: b_call.packets_received > h[1])  # and still receives
+    assert bob.service.link_stats().reconnecting_s is None
+    assert not bob.service.media_running
+    release.set()
+    assert bob.service.wait_media_started(WAIT_S) and bob.service.media_running
+    alice.service.hang_up()
+    bob.expect(EventName.REMOTE_HUNG_UP)
+    bob.service.stop_media()
+    starter.join(WAIT_S)
+
+
+def test_a_device_that_opens_after_the_call_ended_is_closed_again(phones) -> None:
+    release = threading.Event()
+    devices: list[object] = []
+
+    def slow_device() -> object:
+        assert release.wait(WAIT_S)
+        devices.append(open_audio_device("silence", AudioParams()))
+        return devices[-1]
+
+    alice, bob = phones("alice"), phones("bob", audio=slow_device)
+    connect(alice, bob)
+    bob.service.start_media()
+    alice.service.hang_up()
+    bob.expect(EventName.REMOTE_HUNG_UP)
+    bob.service.stop_media()  # leaving InCall while the device still opens
+    release.set()
+    assert bob.service.wait_media_started(WAIT_S)
+    assert not bob.service.media_running and len(devices) == 1
+    assert not any(t.name.startswith("media-") for t in threading.enumerate())
+
+
+def test_link_stats_show_an_outage_while_it_lasts(phones) -> None:
+    clock = ManualClock(start=900.0)
+    alice, bob = phones("alice", clock=clock), phones("bob", clock=clock)
+    connect(alice, bob)
+    assert bob.service.link_stats().reconnecting_s is None
+    alice.service.transport.close()  # alice falls silent (her socket is gone)
+    clock.advance(RECONNECTING_AFTER_S + 1.0)
+    silent = bob.service.link_stats().reconnecting_s
+    assert silent is not None and silent >= RECONNECTING_AFTER_S + 1.0
+
+
+def test_signal_bars_drop_to_zero_in_an_outage_not_stay_full(phones) -> None:
+    alice, bob = phones("alice"), phones("bob")
+    connect(alice, bob)
+    for phone in (alice, bob):
+        phone.service.start_media()
+    assert wait_for(lambda: bob.service.link_stats().frames_received >= 25)
+    assert bob.service.link_stats().quality_bars == 4  # a clean loopback
+    alice.service.transport.close()  # alice's frames stop reaching bob
+    assert wait_for(lambda: bob.service.link_stats().reconnecting_s is not None)
+    assert bob.service.link_stats().quality_bars == 0
+
+
+def test_media_send_errors_are_counted_where_every_send_error_is(phones) -> None:
+    """Media leaves through the same Output path as signalling: a failing network is
+    counted once, by the service, and the capture thread carries on."""
+    alice, bob = phones("alice"), phones("bob")
+    connect(alice, bob)
+    real_send = alice.service.transport.send
+    failing = threading.Event()
+
+    def send(datagram: bytes, addr: tuple[str, int]) -> None:
+        if failing.is_set():
+            raise NetworkError("network is unreachable")
+        real_send(datagram, addr)
+
+    alice.service.transport.send = send  # type: ignore[method-assign]
+    alice.service.start_media()
+    assert alice.service.wait_media_started(WAIT_S)
+    failing.set()
+    assert wait_for(lambda: alice.service.send_errors >= 10)
+    failing.clear()
+    sent = bob.service.endpoint.active.packets_received
+    assert wait_for(lambda: bob.service.endpoint.active.packets_received > sent + 5)
+    assert alice.service.media_running
+    alice.service.hang_up()
+    bob.expect(EventName.REMOTE_HUNG_UP)
+    alice.service.stop_media()

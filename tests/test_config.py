@@ -14,6 +14,7 @@ from pathlib import Path
 
 import pytest
 
+from pysnac.call.limits import PEER_LOST_S
 from pysnac.config import (
     DEFAULT_CONFIG_TEXT,
     default_config_path,
@@ -87,6 +88,7 @@ def test_default_config_text_is_the_documented_default(tmp_path: Path) -> None:
     config = parse_config(tmp_path / "c.toml", DEFAULT_CONFIG_TEXT)
     assert config.device.name == "pysnac"
     assert config.network.udp_port == 47000
+    assert config.network.peer_lost_s == PEER_LOST_S
     assert config.audio.driver == "pyaudio"
     assert config.codec.bitrate == 32000 and config.codec.frame_ms == 20
     assert config.codec.fec and not config.codec.dtx
@@ -119,6 +121,10 @@ def test_power_off_command_is_argv_and_may_be_empty(tmp_path: Path) -> None:
         ("[network]\nudp_port = 70000", "network.udp_port", "not a UDP port"),
         ("[network]\nudp_port = true", "network.udp_port", "true/false"),
         ("[network]\nudp_port = '47000'", "network.udp_port", "must be an integer"),
+        ("[network]\npeer_lost_s = 1", "network.peer_lost_s", "must be 3 to 600 seconds"),
+        ("[network]\npeer_lost_s = 601.5", "network.peer_lost_s", "must be 3 to 600 seconds"),
+        ("[network]\npeer_lost_s = true", "network.peer_lost_s", "true/false"),
+        ("[network]\npeer_lost_s = '30'", "network.peer_lost_s", "must be an integer or a number"),
         ("[audio]\ndriver = 'alsa'", "audio.driver", "not one of"),
         ("[audio]\ndriver = 'wav'", "audio.input_wav", "needs a microphone"),
         ("[audio]\ninput_device = -1", "audio.input_device", "0 or more"),

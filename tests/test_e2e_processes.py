@@ -16,7 +16,9 @@ import pytest
 
 from demo.phones import DemoError, PhoneProcess, make_phone_folder, write_config
 from demo.run import run_demo
-from pysnac.call.limits import PEER_LOST_S
+from pysnac.call.limits import PEER_LOST_MIN_S
+
+PEER_LOST_S = PEER_LOST_MIN_S  # a crashed peer is noticed in seconds, not the default 30
 
 START_S = 60.0
 STEP_S = 10.0
@@ -47,7 +49,7 @@ class Phones:
         for name, spec in self.specs.items():
             peers = [other for other in self.specs.values() if other is not spec]
             pinned = {"dave": mallory} if name == "alice" else None
-            write_config(spec, peers, audio="silence", pinned_keys=pinned)
+            write_config(spec, peers, audio="silence", pinned_keys=pinned, peer_lost_s=PEER_LOST_S)
         self.running: dict[str, PhoneProcess] = {}
         for name in self.specs:
             self.start(name)

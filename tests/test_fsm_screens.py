@@ -42,6 +42,7 @@ CONTEXTS = st.builds(
     volume=st.integers(0, 10),
     muted=st.booleans(),
     link_bars=st.integers(-3, 9),
+    reconnecting_s=st.one_of(st.none(), st.floats(0, 1e6)),
     reason=TEXT,
     duration_s=st.floats(0, 1e6),
 )
@@ -64,3 +65,12 @@ def test_line_and_clock_helpers() -> None:
     assert clock(65.9) == "1:05"
     assert clock(3725) == "1:02:05"
     assert clock(-3) == "0:00"
+
+
+def test_in_call_shows_an_outage_and_its_seconds() -> None:
+    ctx = ScreenContext(state=table.IN_CALL, peer="bob", sas="K7QX", volume=7, call_s=75.0)
+    assert states.render(ctx)[1] == "Code K7QX  Vol 7"
+    first, second = states.render(ScreenContext(**{**ctx.__dict__, "reconnecting_s": 4.6}))
+    assert second == "Reconnecting  5s" and first.startswith("bob")
+    long = ScreenContext(**{**ctx.__dict__, "reconnecting_s": 599.0})
+    assert states.render(long)[1] == "Reconnecti" + GLYPH_CUT + " 599s"  # the seconds always show

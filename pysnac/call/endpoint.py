@@ -18,7 +18,8 @@ A new INVITE passes, cheapest first (WireGuard whitepaper 5.4.4 and 5.1):
    kept across restarts by the runtime), never compared with our clock.
 A caller is matched to a contact by key only: a new key under a contact's name rings as
 the stranger it is. Time comes in as `now` (monotonic seconds); `wall_offset_s` turns it
-into wall-clock time for our own invite stamps (which only need to grow).
+into wall-clock time for our own invite stamps (which only need to grow); `peer_lost_s`
+is how long an established call rides out an outage before it ends.
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ from pysnac.call.limits import (
     INVITE_CACHE_S,
     MAX_COOKIES_PER_CALL,
     MAX_RATE_LIMITED_SOURCES,
+    PEER_LOST_S,
     SESSION_INDEX_BYTES,
     UNDER_LOAD_S,
     UNPROVEN_INVITE_BURST,
@@ -89,8 +91,10 @@ class Endpoint:
         wall_offset_s: float = 0.0,
         random_bytes: Callable[[int], bytes] = os.urandom,
         stamps: InviteStamps | None = None,
+        peer_lost_s: float = PEER_LOST_S,
     ) -> None:
         self.identity = identity
+        self.peer_lost_s = peer_lost_s
         self.name = name
         self.codec = dict(codec)
         self.contacts = contacts
@@ -142,6 +146,7 @@ class Endpoint:
             peer_name=contact.name,
             peer_key=contact.public_key,
             handshake=handshake,
+            peer_lost_s=self.peer_lost_s,
         )
         call.invite_body, call.invite_mac1 = body, invite[len(body) : len(body) + 16]
         self._calls[index] = call
@@ -166,6 +171,12 @@ class Endpoint:
 
     def hang_up(self, now: float) -> None:
         self._end_active(now, Call.hang_up)
+
+    def send_media(self, payload: bytes, now: float) -> None:
+        """Queue a MEDIA datagram for the active call in the output (nothing without one)."""
+        sealed = self.seal_media(payload, now)
+        if sealed is not None:
+            self._out.datagrams.append(sealed)
 
     def seal_media(self, payload: bytes, now: float) -> tuple[bytes, Address] | None:
         """A sealed MEDIA datagram for the active call, or None when there is none."""
@@ -272,6 +283,7 @@ class Endpoint:
             peer_key=caller_key,
             handshake=handshake,
             first_reply=refusal,
+            peer_lost_s=self.peer_lost_s,
         )
         self._calls[call.local_index] = call
         self._invites[invite.call_id] = (invite.body, call)

@@ -2,7 +2,9 @@
 
 Times are float seconds on the monotonic clock unless the name says otherwise; sizes are
 bytes. The values are tuned for a LAN or a home internet link: a lost signalling packet
-costs at most RETRANSMIT_INITIAL_S, and a dead peer is noticed within PEER_LOST_S.
+costs at most RETRANSMIT_INITIAL_S. A call rides out an outage (Wi-Fi roaming, a DSL
+retrain) for PEER_LOST_S before it ends: meanwhile the phone shows it reconnecting and both
+sides keep sending, so the call resumes with its keys the moment packets come back.
 """
 
 from __future__ import annotations
@@ -22,11 +24,22 @@ RETRANSMIT_MAX_S = 1.6
 # How long each retransmitted message is repeated before the sender gives up.
 INVITE_GIVE_UP_S = 8.0  # no RINGING/BUSY/REJECT/ACCEPT: "No reply" (UNREACHABLE)
 ACCEPT_GIVE_UP_S = 5.0  # callee: no key confirmation after answering: HANDSHAKE_FAILED
-CLOSE_GIVE_UP_S = 2.0  # CANCEL, REJECT and BYE: stop repeating, the call is over anyway
+CLOSE_GIVE_UP_S = 2.0  # CANCEL and REJECT: stop repeating, the call is over anyway
+# BYE is repeated until BYE_ACK or the call's peer-lost time, so the far end shows
+# "Call ended" under heavy loss too (it would show "Call lost" only after that time).
 
 # An established call: keepalive when nothing else was sent, peer lost after silence.
 KEEPALIVE_S = 1.0
-PEER_LOST_S = 3.0
+# No authenticated packet for this long is an outage: the LCD shows "Reconnecting". Longer
+# than KEEPALIVE_S plus scheduling slack, so a muted call that only sends keepalives never
+# shows it; media flows 50 packets a second, so a real outage passes it at once.
+RECONNECTING_AFTER_S = 1.5
+# No authenticated packet for this long ends the call ("Call lost"); the config's
+# `network.peer_lost_s` overrides it within PEER_LOST_MIN_S..PEER_LOST_MAX_S.
+PEER_LOST_S = 30.0  # Linphone's default: Wi-Fi roaming and DSL retrains take seconds
+PEER_LOST_MIN_S = 2.0 * RECONNECTING_AFTER_S  # shorter would end calls a keepalive could save
+PEER_LOST_MAX_S = 600.0
+MAX_OUTAGES_KEPT = 64  # per call, (silent since, back at) pairs for the call log
 
 # A finished call lingers this long to answer retransmissions (BYE -> BYE_ACK and so on).
 LINGER_S = 5.0

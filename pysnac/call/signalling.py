@@ -15,6 +15,10 @@ and only then does the callee show the SAS and send anything encrypted. A repeat
 INVITE gets the latest answer again, at most MAX_REPLY_REPEATS times, REPLY_REPEAT_MIN_S
 apart. A finished call is CLOSED but lingers for LINGER_S to answer retransmissions (a
 repeated BYE gets BYE_ACK).
+An established call survives silence: after RECONNECTING_AFTER_S without an authenticated
+packet it is in an outage (`silent_s` says how long, for the LCD), it keeps sending (media,
+or keepalives when there is none), and it ends with PEER_LOST only after `peer_lost_s`.
+A BYE is repeated for as long (the far end should see "Call ended", not "Call lost").
 Methods append to `datagrams` (for the peer's address), `events` (for the state machine)
 and `media` (decrypted media payloads); the endpoint drains them. A packet that fails
 authentication raises `Dropped` before anything is changed.
@@ -32,8 +36,10 @@ from pysnac.call.limits import (
     INVITE_GIVE_UP_S,
     KEEPALIVE_S,
     LINGER_S,
+    MAX_OUTAGES_KEPT,
     MAX_REPLY_REPEATS,
     PEER_LOST_S,
+    RECONNECTING_AFTER_S,
     REPLY_REPEAT_MIN_S,
     RETRANSMIT_BACKOFF,
     RETRANSMIT_INITIAL_S,
@@ -112,8 +118,10 @@ class Call:
         peer_key: bytes,
         handshake: CallHandshake | None,
         now: float,
+        peer_lost_s: float = PEER_LOST_S,
     ) -> None:
         self.role = role
+        self.peer_lost_s = peer_lost_s
         self.identity = identity
         self.call_id = call_id
         self.local_index = local_index
@@ -148,6 +156,7 @@ class Call:
         self._last_tx = now
         self.packets_sent = 0
         self.packets_received = 0
+        self.outages: list[tuple[float, float]] = []  # (silent since, packets back at)
 
     # ---- construction ---------------------------------------------------------------
 
@@ -164,9 +173,11 @@ class Call:
         peer_key: bytes,
         handshake: CallHandshake,
         now: float,
+        peer_lost_s: float = PEER_LOST_S,
     ) -> Call:
         """Caller: `invite` (built around Noise IK message 1) goes out now and repeats."""
         call = cls(
+            peer_lost_s=peer_lost_s,
             role=Role.CALLER,
             identity=identity,
             call_id=call_id,
@@ -194,10 +205,12 @@ class Call:
         handshake: CallHandshake,
         now: float,
         first_reply: PacketType | None = None,
+        peer_lost_s: float = PEER_LOST_S,
     ) -> Call:
         """Callee, after the INVITE authenticated: RINGING, or a final BUSY/REJECT
         (`first_reply`) for a call we refuse."""
         call = cls(
+            peer_lost_s=peer_lost_s,
             role=Role.CALLEE,
             identity=identity,
             call_id=call_id,
@@ -249,9 +262,10 @@ class Call:
             self.hang_up(now)
 
     def hang_up(self, now: float) -> None:
-        """Either side: BYE, repeated until BYE_ACK."""
+        """Either side: BYE, repeated until BYE_ACK or the peer-lost time passes."""
         if self.phase is Phase.ESTABLISHED:
-            self._close_repeating(self._seal(Content.BYE), now, Content.BYE)
+            bye = self._seal(Content.BYE)
+            self._close_repeating(bye, now, Content.BYE, give_up_s=self.peer_lost_s)
         elif self.phase in (Phase.INVITING, Phase.REMOTE_RINGING):
             self.cancel(now)
         elif self.phase in (Phase.INCOMING, Phase.ACCEPTING):
@@ -398,7 +412,10 @@ class Call:
             if kind is not Content.CONFIRM:
                 raise Dropped("unconfirmed")  # key confirmation comes first (or is repeated)
             self._confirmed(body, now)
-        self._last_rx = now
+        outage = now - self._last_rx >= RECONNECTING_AFTER_S
+        if outage and self.phase is Phase.ESTABLISHED and len(self.outages) < MAX_OUTAGES_KEPT:
+            self.outages.append((self._last_rx, now))
+        self._last_rx = max(self._last_rx, now)
         self.packets_received += 1
         self.peer_addr = addr  # authenticated: follow the peer if its address changed
         if kind is Content.MEDIA:
@@ -449,8 +466,16 @@ class Call:
             deadlines.append(min(self._repeat.next_at, self._repeat.give_up_at))
         if self.phase is Phase.ESTABLISHED:
             deadlines.append(self._last_tx + KEEPALIVE_S)
-            deadlines.append(self._last_rx + PEER_LOST_S)
+            deadlines.append(self._last_rx + self.peer_lost_s)
         return min(deadlines) if deadlines else None
+
+    def silent_s(self, now: float) -> float | None:
+        """How long an established call has heard nothing, once that is an outage
+        (RECONNECTING_AFTER_S); None while packets flow or outside an established call."""
+        if self.phase is not Phase.ESTABLISHED:
+            return None
+        silent = now - self._last_rx
+        return silent if silent >= RECONNECTING_AFTER_S else None
 
     def expired(self, now: float) -> bool:
         """True once a closed call has lingered long enough to be forgotten."""
@@ -468,7 +493,7 @@ class Call:
             repeat.next_at = now + repeat.interval_s
             repeat.sends += 1
         if self.phase is Phase.ESTABLISHED:
-            if now >= self._last_rx + PEER_LOST_S:
+            if now >= self._last_rx + self.peer_lost_s:
                 self._post(EventName.PEER_LOST)
                 self._close(now)
             elif now >= self._last_tx + KEEPALIVE_S:
@@ -525,11 +550,15 @@ class Call:
         )
 
     def _close_repeating(
-        self, datagram: bytes, now: float, closing_with: PacketType | Content
+        self,
+        datagram: bytes,
+        now: float,
+        closing_with: PacketType | Content,
+        give_up_s: float = CLOSE_GIVE_UP_S,
     ) -> None:
         self.phase = Phase.CLOSING
         self._closing_with = closing_with
-        self._send_repeated(datagram, now, CLOSE_GIVE_UP_S)
+        self._send_repeated(datagram, now, give_up_s)
 
     def _close(self, now: float) -> None:
         self.phase = Phase.CLOSED

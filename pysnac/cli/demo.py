@@ -1,7 +1,9 @@
 """`main.py demo`: a real call between two phone processes on this machine (alice calls bob).
 
 Prints each LCD screen as it changes, then the call summary (set-up time, frames per
-direction, delays, both SAS, PESQ of what each side heard). See demo/run.py.
+direction, delays, both SAS, PESQ of what each side heard, whether the call survived).
+`--loss`, `--burst`, `--delay`, `--jitter` and `--outage` impair the path between the
+phones (demo/impair.py). See demo/run.py.
 """
 
 from __future__ import annotations
@@ -13,6 +15,10 @@ import signal
 import sys
 from dataclasses import asdict
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from demo.impair import Impairment
 
 MAX_CLOCK_SKEW_S = 10 * 365 * 86_400.0  # beyond a decade it is no longer a skew
 
@@ -75,6 +81,54 @@ def configure(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--firebase-config", type=Path, metavar="FILE", help="your project's JSON (firebase)"
     )
+    path = parser.add_argument_group(
+        "impaired path",
+        "the phones reach each other through a relay on loopback that impairs both "
+        "directions from the first packet (static addresses only)",
+    )
+    path.add_argument("--loss", type=float, default=0.0, metavar="PCT", help="loss, percent")
+    path.add_argument(
+        "--burst",
+        type=float,
+        default=1.0,
+        metavar="MEAN_FRAMES",
+        help="mean loss burst in packets (Gilbert-Elliott; default 1: random loss)",
+    )
+    path.add_argument("--delay", type=float, default=0.0, metavar="MS", help="one-way delay")
+    path.add_argument("--jitter", type=float, default=0.0, metavar="MS", help="delay std dev")
+    path.add_argument(
+        "--outage",
+        action="append",
+        default=[],
+        metavar="AT_S:SECONDS",
+        help="nothing passes for SECONDS from AT_S after the first packet (repeatable)",
+    )
+    path.add_argument("--seed", type=int, default=1, help="the impairment's random seed")
+
+
+def impairment(args: argparse.Namespace) -> Impairment:
+    """The relay's impairment from the flags; UsageError naming the flag that is wrong."""
+    from demo.impair import Impairment, Outage
+    from pysnac.errors import UsageError
+
+    if not 0.0 <= args.loss < 100.0:
+        raise UsageError("--loss must be a percentage from 0 to below 100")
+    if args.burst < 1.0:
+        raise UsageError("--burst must be at least 1 frame")
+    if args.delay < 0 or args.jitter < 0:
+        raise UsageError("--delay and --jitter must not be negative")
+    try:
+        outages = tuple(Outage.parse(text) for text in args.outage)
+    except ValueError as exc:
+        raise UsageError(f"--outage {exc}") from exc
+    return Impairment(
+        loss=args.loss / 100.0,
+        burst_frames=args.burst,
+        delay_s=args.delay / 1000.0,
+        jitter_s=args.jitter / 1000.0,
+        outages=outages,
+        seed=args.seed,
+    )
 
 
 def _interrupt(*_: object) -> None:
@@ -96,6 +150,11 @@ def main(args: argparse.Namespace) -> int:
         raise UsageError("--talk-s must be between 0 and 600 seconds")
     choice = RendezvousChoice(args.rendezvous, args.firebase_url, args.firebase_config)
     choice.check()
+    path = impairment(args)
+    if not path.clean and choice.kind != "static":
+        raise UsageError("--loss, --burst, --delay, --jitter and --outage need static addresses")
+    if not path.clean and (args.network is not None or args.interactive):
+        raise UsageError("an impaired path goes without --network and --interactive")
     if args.interactive:
         if choice.kind != "static":
             raise UsageError("--interactive runs with static addresses only")
@@ -124,6 +183,7 @@ def main(args: argparse.Namespace) -> int:
         lcd=args.lcd,
         clock_skew_s=args.clock_skew,
         network=args.network,
+        impairment=None if path.clean else path,  # clean: phone to phone, no relay
     )
     if args.json:
         data = asdict(result)
@@ -131,4 +191,5 @@ def main(args: argparse.Namespace) -> int:
         print(json.dumps(data, default=str, indent=2))
     else:
         print(format_summary(result))
-    return 0 if result.sas_match and result.call_back_ok is not False else 1
+    ok = result.sas_match and result.call_back_ok is not False and result.survived
+    return 0 if ok else 1

@@ -8,6 +8,13 @@ machine's thread and return at once. One lock guards the endpoint; each operatio
 by flushing the endpoint's output: datagrams to the transport, events to `post` (under
 the lock, so they reach the machine in order), media payloads to the call's
 `MediaWorkers`, which exist only between `start_media` and `stop_media`.
+
+Nothing slow runs under the lock, on the socket thread or on the machine's thread: a name
+lookup (`place_call` with a host name) runs on a short-lived `net-resolve` thread, and
+`start_media` hands the wait for the media preload and the opening of the sound device to
+a short-lived `media-start` thread; both come back through the lock only to act, and a
+call that ended meanwhile (a newer `generation`) makes them drop what they did. So a
+sound card that takes seconds to open never stops receiving, keepalives or the LCD.
 """
 
 from __future__ import annotations
@@ -29,6 +36,7 @@ from drivers.audio.base import AudioDevice
 from drivers.clock import Clock, MonotonicClock
 from drivers.net.base import DatagramTransport, NetworkError, TransportClosed
 from pysnac.call.endpoint import Endpoint, Output
+from pysnac.call.limits import PEER_LOST_S
 from pysnac.call.signalling import Phase
 from pysnac.call_events import CallEvent, EventName, Failure, LinkStats, PostEvent
 from pysnac.channel.identity import Identity
@@ -87,6 +95,16 @@ def path_of(transport: DatagramTransport, peer: tuple[str, int] | None) -> str:
     return str(path_for(peer))
 
 
+def _is_ip_literal(contact: Contact) -> bool:
+    if contact.address is None:
+        return True  # nothing to look up: the endpoint reports "No address"
+    try:
+        ipaddress.ip_address(contact.address[0])
+    except ValueError:
+        return False
+    return True
+
+
 def quality_bars(loss_percent: float) -> int:
     return sum(1 for step in QUALITY_LOSS_STEPS_PERCENT if loss_percent < step)
 
@@ -109,6 +127,7 @@ class UdpCallService:
         call_log: Path | None = None,
         stamps_path: Path | None = None,
         ringer: Ringer | None = None,
+        peer_lost_s: float = PEER_LOST_S,
     ) -> None:
         if codec is None:
             from pysnac.media.codec import CodecParams
@@ -128,6 +147,7 @@ class UdpCallService:
             contacts=contacts,
             wall_offset_s=wall_offset_s,
             stamps=stamps,
+            peer_lost_s=peer_lost_s,
         )
         self.transport = transport
         self._post = post
@@ -143,6 +163,8 @@ class UdpCallService:
         self._threads: list[threading.Thread] = []
         self.preloaded = threading.Event()  # the media stack is imported
         self._workers: MediaWorkers | None = None
+        self._generation = 0  # bumped when a call is placed or ended: stale helpers give up
+        self._helpers: list[threading.Thread] = []  # net-resolve and media-start threads
         self._last_snapshot: MediaSnapshot | None = None
         self._muted = False
         self._volume: int | None = None
@@ -151,6 +173,7 @@ class UdpCallService:
         self.sas = ""  # of the latest established call
         self.path = PATH_DIRECT  # of the latest established call: direct or relay
         self._rtt_s: float | None = None  # of the latest established call
+        self._outages: list[tuple[float, float]] = []  # of the latest established call
 
     # ---- lifecycle --------------------------------------------------------------------
 
@@ -194,9 +217,10 @@ class UdpCallService:
         self._closed.set()
         self._wake.set()
         self.transport.close()
-        for thread in self._threads:
+        for thread in [*self._threads, *self._helpers]:
             thread.join(THREAD_JOIN_S)
         self._threads = []
+        self._helpers = []
 
     @property
     def local_address(self) -> tuple[str, int]:
@@ -217,61 +241,113 @@ class UdpCallService:
 
     def place_call(self, contact: Contact) -> None:
         self.marks = {"placed": self.clock.now()}
+        with self._lock:
+            self._generation += 1
+            generation = self._generation
+        if _is_ip_literal(contact):
+            self._run(lambda now: self.endpoint.place_call(contact, now))
+        else:  # a DNS lookup can take seconds: never on the machine's thread
+            self._helper("net-resolve", lambda: self._resolve_and_place(contact, generation))
+
+    def _resolve_and_place(self, contact: Contact, generation: int) -> None:
+        """`net-resolve`: look the name up, then place the call unless it was ended."""
         try:
             local_host = self.transport.local_address[0]
             contact = resolve(contact, socket.AF_INET6 if ":" in local_host else socket.AF_INET)
+            failure = None
         except NetworkError as exc:
-            log.warning("%s", exc)
-            self._post(CallEvent(EventName.UNREACHABLE, Failure("Unknown host", str(exc))))
-            return
-        self._run(lambda now: self.endpoint.place_call(contact, now))
+            failure = Failure("Unknown host", str(exc))
+        with self._lock:
+            if generation != self._generation:
+                return  # cancelled while we looked it up
+            if failure is not None:
+                log.warning("%s", failure.detail)
+                self._post(CallEvent(EventName.UNREACHABLE, failure))
+                return
+            self._run(lambda now: self.endpoint.place_call(contact, now))
 
     def cancel_call(self) -> None:
-        self._run(self.endpoint.cancel_call)
+        self._end(self.endpoint.cancel_call)
 
     def answer_call(self) -> None:
         self.marks["answered"] = self.clock.now()
         self._run(self.endpoint.answer_call)
 
     def reject_call(self) -> None:
-        self._run(self.endpoint.reject_call)
+        self._end(self.endpoint.reject_call)
 
     def hang_up(self) -> None:
-        self._run(self.endpoint.hang_up)
+        self._end(self.endpoint.hang_up)
+
+    def _end(self, operation: Callable[[float], None]) -> None:
+        with self._lock:
+            self._generation += 1
+            self._run(operation)
 
     def start_media(self) -> None:
-        self.wait_preloaded()  # a call answered during start-up: never import alongside it
+        """Returns at once: `media-start` waits for the preload and opens the device."""
         with self._lock:
             call = self.endpoint.active
             if self._workers is not None or call is None or call.phase is not Phase.ESTABLISHED:
                 log.warning("start_media with no established call; ignored")
                 return
             self._last_snapshot = None
-            try:
-                from pysnac.media.session import MediaSession
-                from pysnac.runtime.media_workers import MediaWorkers
+            generation = self._generation
+        self._helper("media-start", lambda: self._open_media(generation))
 
-                device = self._audio_factory()
-                workers = MediaWorkers(
-                    MediaSession(self.codec),
-                    device,
-                    send=self._send_media,
-                    clock=self.clock,
-                    on_failure=self._media_failed,
-                )
-                workers.set_muted(self._muted)
-                if self._volume is not None:
-                    workers.set_volume(self._volume)
-                workers.start()
-            except PysnacError as exc:
-                self._post_failure(EventName.AUDIO_FAILED, exc)
-                self._run(self.endpoint.hang_up)  # the far end hears bye, not silence
-                return
-            self._workers = workers
-            self.marks["media_started"] = self.clock.now()
+    def _open_media(self, generation: int) -> None:
+        """`media-start`: everything slow about starting a call's media, outside the lock."""
+        self.wait_preloaded()  # a call answered during start-up: never import alongside it
+        try:
+            from pysnac.media.session import MediaSession
+            from pysnac.runtime.media_workers import MediaWorkers
+
+            workers = MediaWorkers(
+                MediaSession(self.codec),
+                self._audio_factory(),
+                send=self._send_media,
+                clock=self.clock,
+                on_failure=self._media_failed,
+            )
+            workers.set_muted(self._muted)
+            if self._volume is not None:
+                workers.set_volume(self._volume)
+            workers.start()  # opens the sound device: the slow part
+        except PysnacError as exc:
+            with self._lock:
+                if generation == self._generation:
+                    self._post_failure(EventName.AUDIO_FAILED, exc)
+                    self._end(self.endpoint.hang_up)  # the far end hears bye, not silence
+            return
+        with self._lock:
+            current = generation == self._generation and self._workers is None
+            if current:
+                self._workers = workers
+                self.marks["media_started"] = self.clock.now()
+        if not current:  # the call ended while the device opened
+            workers.stop()
+            return
+        workers.set_muted(self._muted)  # what changed while the device opened
+        if self._volume is not None:
+            workers.set_volume(self._volume)
+        # The InCall screen shows before the device is open: this line says audio flows.
+        self._append_call_log({"event": "media_started", "at": self.marks["media_started"]})
+
+    def _helper(self, name: str, target: Callable[[], None]) -> None:
+        self._helpers = [t for t in self._helpers if t.is_alive()]
+        thread = threading.Thread(target=target, name=name, daemon=True)
+        self._helpers.append(thread)
+        thread.start()
+
+    def wait_media_started(self, timeout_s: float) -> bool:
+        """For tests and the bench: until `start_media`'s thread is done (True if it is)."""
+        for thread in list(self._helpers):
+            thread.join(timeout_s)
+        return not any(t.is_alive() for t in self._helpers)
 
     def stop_media(self) -> None:
         with self._lock:
+            self._generation += 1  # a media-start still opening the device gives up
             workers, self._workers = self._workers, None
         if workers is None:
             return
@@ -298,10 +374,12 @@ class UdpCallService:
             workers.set_muted(muted)
 
     def link_stats(self) -> LinkStats:
+        call = self.endpoint.active
+        silent_s = call.silent_s(self.clock.now()) if call is not None else None
         workers = self._workers
         snap = workers.snapshot() if workers is not None else self._last_snapshot
         if snap is None:
-            return LinkStats()
+            return LinkStats(reconnecting_s=silent_s)
         media = snap.media
         extra = {
             "delay_ms": media.current_delay_ms,
@@ -309,10 +387,10 @@ class UdpCallService:
             "late": float(media.late),
             "fec_recovered": float(media.fec_recovered + media.redundancy_recovered),
         }
-        call = self.endpoint.active
         rtt_s = call.rtt_s if call is not None and call.rtt_s is not None else self._rtt_s
         return LinkStats(
-            quality_bars=quality_bars(media.loss_percent_local),
+            # Nothing arrives in an outage, so there is no loss to count: no bars, not full.
+            quality_bars=0 if silent_s is not None else quality_bars(media.loss_percent_local),
             loss_percent=media.loss_percent_local,
             rtt_ms=None if rtt_s is None else 1000.0 * rtt_s,
             frames_sent=media.frames_sent,
@@ -321,6 +399,7 @@ class UdpCallService:
             input_overflows=snap.audio.input_overflows,
             output_underruns=snap.audio.output_underruns,
             relayed=self.path == PATH_RELAY,
+            reconnecting_s=silent_s,
             extra=extra,
         )
 
@@ -408,15 +487,21 @@ class UdpCallService:
                 self.transport.send(datagram, addr)
             except TransportClosed:
                 return
-            except PysnacError as exc:
+            except PysnacError as exc:  # every send's errors, media's too, counted here
                 self.send_errors += 1
-                log.warning("send to %s:%s failed: %s", addr[0], addr[1], exc)
+                if self.send_errors & (self.send_errors - 1) == 0:  # 1, 2, 4, ...: no flood
+                    log.warning(
+                        "send to %s:%s failed (%d so far): %s",
+                        addr[0],
+                        addr[1],
+                        self.send_errors,
+                        exc,
+                    )
 
     def _send_media(self, payload: bytes) -> None:
-        with self._lock:
-            sealed = self.endpoint.seal_media(payload, self.clock.now())
-        if sealed is not None:
-            self.transport.send(*sealed)
+        """The capture thread's encoded frame: sealed by the endpoint and sent through the
+        same `Output` path as everything else."""
+        self._run(lambda now: self.endpoint.send_media(payload, now))
 
     def _media_failed(self, exc: PysnacError) -> None:
         with self._lock:
@@ -442,6 +527,7 @@ class UdpCallService:
             active = self.endpoint.active
             self._rtt_s = active.rtt_s if active is not None else None
             self.path = path_of(self.transport, active.peer_addr if active else None)
+            self._outages = active.outages if active is not None else []
 
     def _write_call_log(self, snap: MediaSnapshot) -> None:
         """One JSON line per call (for `make demo` and the benchmark), when configured."""
@@ -450,6 +536,8 @@ class UdpCallService:
         record = {
             "event": "call",
             "marks": {**self.marks, "first_heard": snap.first_heard_at},
+            "outages": [list(outage) for outage in self._outages],  # (silent since, back at)
+            "resumed_heard": list(snap.resumed_at),
             "sas": self.sas,
             "path": self.path,
             "rtt_ms": None if self._rtt_s is None else 1000.0 * self._rtt_s,
@@ -457,6 +545,7 @@ class UdpCallService:
             "audio": asdict(snap.audio),
             "counters": dict(self.endpoint.counters),
             "malformed_media": snap.malformed,
+            "send_errors": self.send_errors,
         }
         self._append_call_log(record)
 

@@ -126,6 +126,7 @@ def udp_call_service_factory(config: Config) -> Callable[[PostEvent], UdpCallSer
             stamps_path=config.folder / STAMPS_FILE_NAME,
             wall_offset_s=time.time() + skew_s - MonotonicClock().now(),
             ringer=Ringer(lambda: open_audio_device(config.audio.driver, ring_params), ring_params),
+            peer_lost_s=config.network.peer_lost_s,
         )
 
     return factory

@@ -35,6 +35,8 @@ VOLUME_STEP_DB = 3.0
 HEARD_SOURCES = frozenset({Source.PRIMARY, Source.REDUNDANT, Source.FEC})
 PULL_AHEAD_S = 0.005  # take a frame from the jitter buffer this long before the device wants it
 WRITE_BLOCKED_S = 0.001  # a write_frame that took this long found the device's buffer full
+RESUMED_AFTER_S = 0.5  # a frame heard after this long without one: the audio came back
+MAX_RESUMES_KEPT = 64  # per call, for the call log
 
 
 def volume_gain(level: int) -> float:
@@ -58,7 +60,7 @@ class MediaSnapshot:
     first_heard_at: float | None  # clock time of the first frame played from the network
     first_sent_at: float | None
     malformed: int
-    send_errors: int
+    resumed_at: tuple[float, ...] = ()  # clock times audio came back after RESUMED_AFTER_S
 
 
 class MediaWorkers:
@@ -84,9 +86,10 @@ class MediaWorkers:
         self._muted = False
         self._gain = 1.0
         self._malformed = 0
-        self._send_errors = 0
         self._first_heard_at: float | None = None
         self._first_sent_at: float | None = None
+        self._last_heard_at: float | None = None
+        self._resumed_at: list[float] = []
 
     def start(self) -> None:
         """Open the device (AudioDeviceError if it cannot) and start both threads."""
@@ -136,7 +139,7 @@ class MediaWorkers:
             self._first_heard_at,
             self._first_sent_at,
             self._malformed,
-            self._send_errors,
+            tuple(self._resumed_at),
         )
 
     # ---- the threads ------------------------------------------------------------------
@@ -156,11 +159,7 @@ class MediaWorkers:
                     payload = self._session.outgoing(pcm, now)
                 if payload is None:
                     continue
-                try:
-                    self._send(payload)
-                except PysnacError as exc:  # a network hiccup: count it, keep going
-                    self._send_errors += 1
-                    log.debug("media send failed: %s", exc)
+                self._send(payload)  # never raises: the service counts send errors
                 if self._first_sent_at is None:
                     self._first_sent_at = now
         except PysnacError as exc:
@@ -180,8 +179,8 @@ class MediaWorkers:
                 with self._lock:
                     pcm = self._session.playout(now)
                     source = self._session.jitter_buffer.last_source
-                if self._first_heard_at is None and source in HEARD_SOURCES:
-                    self._first_heard_at = now
+                if source in HEARD_SOURCES:
+                    self._heard(now)
                 began = self._clock.now()
                 self._device.write_frame(apply_gain(pcm, self._gain))
                 done = self._clock.now()
@@ -197,6 +196,16 @@ class MediaWorkers:
         except Exception as exc:
             log.exception("playout worker crashed")
             self._fail(PysnacError(f"playout failed: {exc}"))
+
+    def _heard(self, now: float) -> None:
+        """A frame from the network plays at `now`: note the first, and each comeback."""
+        if self._first_heard_at is None:
+            self._first_heard_at = now
+        last = self._last_heard_at
+        came_back = last is not None and now - last >= RESUMED_AFTER_S
+        if came_back and len(self._resumed_at) < MAX_RESUMES_KEPT:
+            self._resumed_at.append(now)
+        self._last_heard_at = now
 
     def _fail(self, exc: PysnacError) -> None:
         if not self._stopping.is_set():
