@@ -1,7 +1,7 @@
 # PySNAC: every target installs what it needs first (scripts/setup.sh is idempotent).
 PY := .venv/bin/python
 
-.PHONY: setup test test-all test-nat demo diagram bench attack fuzz lint clean
+.PHONY: setup test test-all test-nat demo diagram bench attack fuzz lint clean pi-check
 
 setup:
 	@bash scripts/setup.sh
@@ -28,6 +28,10 @@ attack: setup
 
 fuzz: setup
 	$(PY) -m demo.attacks.fuzz --datagrams 1000000
+
+# The Pi install in a Debian Bookworm arm64 root under qemu: slow (minutes), needs root.
+pi-check:
+	bash scripts/pi-check.sh
 
 lint: setup
 	.venv/bin/ruff check .

@@ -3,7 +3,10 @@
 `load_config(path)` parses the file into frozen dataclasses, checking every key and type
 (unknown keys too: a typo must not be silently ignored); any problem raises `ConfigError`
 naming the file and the key (exit status 2, one line, no traceback). Relative paths are
-relative to the config's folder. `load_or_create(path)` writes `DEFAULT_CONFIG_TEXT`
+relative to the config's folder, except the identity key's, which is relative to the state
+folder: `$PYSNAC_STATE_DIR`, else systemd's `$STATE_DIRECTORY`, else the config's folder.
+The service keeps its config read-only in /etc/pysnac and writes its key, contacts and
+call history to /var/lib/pysnac. `load_or_create(path)` writes `DEFAULT_CONFIG_TEXT`
 first when the file does not exist yet. The phone's own settings (device name, volume)
 are saved by `save_setting`, which edits the document with tomlkit so the user's comments,
 quoting and layout survive, and never writes a file that would not load again. See
@@ -28,6 +31,8 @@ from pysnac.media.limits import BITRATE_MAX_BPS, BITRATE_MIN_BPS, FRAME_MS_CHOIC
 from pysnac.phonebook import PhonebookError, check_name, parse_address
 
 CONFIG_ENV = "PYSNAC_CONFIG"
+STATE_DIR_ENV = "PYSNAC_STATE_DIR"
+SYSTEMD_STATE_DIR_ENV = "STATE_DIRECTORY"  # set by systemd for StateDirectory=
 DEFAULT_CONFIG_PATH = Path("~/.config/pysnac/config.toml")
 AUDIO_DRIVERS = ("pyaudio", "wav", "silence")
 LCD_DRIVERS = ("plate", "terminal", "headless", "stdio")
@@ -37,7 +42,8 @@ DEFAULT_BITRATE_BPS = CodecParams().bitrate  # the codec's default, the one meas
 
 DEFAULT_CONFIG_TEXT = f"""\
 # PySNAC appliance config (TOML). Written on first run; edit it and restart.
-# Relative paths are relative to this file's folder.
+# Relative paths are relative to this file's folder; key_file's is relative to the state
+# folder ($PYSNAC_STATE_DIR, else systemd's $STATE_DIRECTORY, else this file's folder).
 
 [device]
 name = "pysnac"                # shown to peers and on the LCD; up to 15 characters
@@ -146,15 +152,28 @@ class Config:
     lcd: LcdConfig
     rendezvous: RendezvousConfig
     contacts: list[Contact]
+    state_dir: Path | None = None  # None: the config's folder
 
     @property
     def folder(self) -> Path:
         return self.path.parent
 
+    @property
+    def state_folder(self) -> Path:
+        """Where the phone writes: identity key (if relative), contacts, call history."""
+        return self.state_dir or self.folder
+
 
 def default_config_path() -> Path:
     """`$PYSNAC_CONFIG`, else ~/.config/pysnac/config.toml."""
     return Path(os.environ.get(CONFIG_ENV) or DEFAULT_CONFIG_PATH).expanduser()
+
+
+def state_dir_from_env(environ: dict[str, str] | None = None) -> Path | None:
+    """`$PYSNAC_STATE_DIR`, else the first of systemd's `$STATE_DIRECTORY`, else None."""
+    env = os.environ if environ is None else environ
+    text = env.get(STATE_DIR_ENV) or env.get(SYSTEMD_STATE_DIR_ENV, "").split(":")[0]
+    return Path(text).expanduser().absolute() if text else None
 
 
 _TYPE_NAMES = {
@@ -200,14 +219,15 @@ class _Table:
         raise ConfigError(self.path, f"{self.name}.{key}", problem)
 
 
-def _device(path: Path, data: Any) -> DeviceConfig:
+def _device(path: Path, data: Any, state_folder: Path) -> DeviceConfig:
     table = _Table(path, "device", data, {"name", "key_file", "power_off_command"})
     name = table.get("name", str, "pysnac")
     try:
         name = check_name(name)
     except PhonebookError as exc:
         table.fail("name", str(exc))
-    key_file = table.path_or_none("key_file") or (path.parent / "identity.key").resolve()
+    key_text = table.get("key_file", str, "") or "identity.key"
+    key_file = (state_folder / Path(key_text).expanduser()).resolve()
     command = table.get("power_off_command", list, list(DEFAULT_POWER_OFF_COMMAND))
     if not all(isinstance(arg, str) and arg for arg in command):
         table.fail("power_off_command", "must be an array of non-empty strings (argv)")
@@ -362,8 +382,9 @@ def _contacts(path: Path, data: Any) -> list[Contact]:
 TOP_LEVEL_KEYS = {"device", "network", "audio", "codec", "lcd", "rendezvous", "contacts"}
 
 
-def parse_config(path: Path, text: str) -> Config:
-    """Parse and validate config text read from `path` (used for relative paths, errors)."""
+def parse_config(path: Path, text: str, state_dir: Path | None = None) -> Config:
+    """Parse and validate config text read from `path` (used for relative paths, errors);
+    `state_dir` (None: the config's folder) is where the phone writes."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -374,18 +395,20 @@ def parse_config(path: Path, text: str) -> Config:
     lcd = _Table(path, "lcd", data.get("lcd", {}), {"driver"})
     return Config(
         path=path,
-        device=_device(path, data.get("device", {})),
+        device=_device(path, data.get("device", {}), state_dir or path.parent),
         network=_network(path, data.get("network", {})),
         audio=_audio(path, data.get("audio", {})),
         codec=_codec(path, data.get("codec", {})),
         lcd=LcdConfig(driver=lcd.choice("driver", LCD_DRIVERS, "plate")),
         rendezvous=_rendezvous(path, data.get("rendezvous", {})),
         contacts=_contacts(path, data.get("contacts", [])),
+        state_dir=state_dir,
     )
 
 
-def load_config(path: Path) -> Config:
-    """Read and validate `path`; ConfigError (naming file and key) on any problem."""
+def load_config(path: Path, state_dir: Path | None = None) -> Config:
+    """Read and validate `path`; ConfigError (naming file and key) on any problem.
+    `state_dir` defaults to `state_dir_from_env()`."""
     path = Path(path).expanduser().absolute()
     try:
         text = path.read_text(encoding="utf-8")
@@ -393,7 +416,7 @@ def load_config(path: Path) -> Config:
         raise ConfigError(path, None, "no such file") from exc
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(path, None, f"cannot read: {exc}") from exc
-    return parse_config(path, text)
+    return parse_config(path, text, state_dir or state_dir_from_env())
 
 
 def write_default_config(path: Path) -> None:

@@ -37,7 +37,7 @@ def _phonebook(args: argparse.Namespace, create: bool):  # -> (Phonebook, bind) 
     config = load(args, create=create)
     if config is None:
         return None, ""
-    book = Phonebook(config.folder / PHONEBOOK_FILE_NAME, config.contacts)
+    book = Phonebook(config.state_folder / PHONEBOOK_FILE_NAME, config.contacts)
     return book, config.network.bind
 
 

@@ -49,6 +49,7 @@ from pysnac.runtime.directory import Directory, RendezvousOpener, config_rendezv
 from pysnac.runtime.directory_calls import DirectoryCallService
 from pysnac.runtime.loop import StateMachineLoop
 from pysnac.runtime.power import CommandRunner
+from pysnac.runtime.sd_notify import Notifier
 from pysnac.runtime.timers import Timers
 from pysnac_fsm import table
 from pysnac_fsm.machine import build_machine
@@ -203,7 +204,7 @@ def build_phone(
     def post(event: CallEvent) -> None:
         holder["loop"].post(event)
 
-    phonebook = Phonebook(config.folder / PHONEBOOK_FILE_NAME, config.contacts)
+    phonebook = Phonebook(config.state_folder / PHONEBOOK_FILE_NAME, config.contacts)
     service = call_service_factory(post)
     directory = start_directory = None
     inner = service
@@ -230,7 +231,7 @@ def build_phone(
         service,
         post=post_internal,
         phonebook=phonebook,
-        history=history or History(config.folder / HISTORY_FILE_NAME),
+        history=history or History(config.state_folder / HISTORY_FILE_NAME),
         device_name=config.device.name,
         fingerprint=fingerprint,
         save_device_name=device_renamer(config, inner, directory),
@@ -445,12 +446,18 @@ def run_appliance(
             stop.set()
 
     phone.loop.observers.append(stop_when_off)
-    phone.start()
+    notifier = Notifier()  # systemd: READY=1, WATCHDOG=1 from the state-machine thread
+    phone.loop.heartbeat = notifier.heartbeat
+    phone.loop.heartbeat_s = notifier.ping_interval_s
+    phone.start()  # the Idle screen is drawn before this returns
+    notifier.ready(f"{config.device.name}: {phone.state}")
     try:
         lcd.serve(stop)
     finally:
+        notifier.stopping()
         phone.stop()
         lcd.close()
+        notifier.close()
     if phone.model.power_off_requested:
         power.power_off(config.device.power_off_command, run_command)
     return 0

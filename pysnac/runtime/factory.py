@@ -93,7 +93,7 @@ def udp_call_service_factory(config: Config) -> Callable[[PostEvent], UdpCallSer
         from pysnac.stamp_file import STAMPS_FILE_NAME
 
         identity, _ = Identity.load_or_create(config.device.key_file)
-        phonebook = Phonebook(config.folder / PHONEBOOK_FILE_NAME, config.contacts)
+        phonebook = Phonebook(config.state_folder / PHONEBOOK_FILE_NAME, config.contacts)
         params = audio_params(config)
         ring_params = tone_params(params)
 

@@ -80,6 +80,10 @@ class StateMachineLoop:
         self.ignored = 0
         self.handled = 0
         self.observers: list[Observer] = []
+        # Called on this thread after each event and at least every `heartbeat_s` (the
+        # systemd watchdog: a hung machine stops calling it). None: the loop only blocks.
+        self.heartbeat: Callable[[], None] | None = None
+        self.heartbeat_s: float | None = None
         self._queue: queue.Queue[Event | _Stop] = queue.Queue()
         self._thread: threading.Thread | None = None
 
@@ -108,7 +112,14 @@ class StateMachineLoop:
     # --- the state-machine thread --------------------------------------------------------
     def _run(self) -> None:
         while True:
-            event = self._queue.get()
+            try:
+                event = self._queue.get(timeout=self.heartbeat_s)
+            except queue.Empty:
+                event = None
+            if self.heartbeat is not None:
+                self.heartbeat()
+            if event is None:
+                continue
             if isinstance(event, _Stop):
                 self.shut_down()
                 return
