@@ -136,6 +136,7 @@ def make_phone_folder(root: Path, name: str) -> PhoneSpec:
 
 
 Record = dict[str, Any]
+KIB_PER_MIB = 1024
 
 
 class PhoneProcess:
@@ -324,6 +325,20 @@ class PhoneProcess:
                 if line.startswith("voluntary_ctxt_switches:"):
                     total += int(line.split()[1])
         return total
+
+    def memory_mib(self) -> dict[str, float]:
+        """Resident memory now (`rss_mib`) and its peak so far (`peak_rss_mib`, the kernel's
+        high-water mark), in MiB (Linux /proc); empty when the process has exited."""
+        keys = {"VmRSS:": "rss_mib", "VmHWM:": "peak_rss_mib"}
+        try:
+            status = Path(f"/proc/{self.process.pid}/status").read_text()
+        except OSError:
+            return {}
+        return {
+            keys[line.split()[0]]: int(line.split()[1]) / KIB_PER_MIB
+            for line in status.splitlines()
+            if line.split()[:1] and line.split()[0] in keys
+        }
 
     def kill(self) -> None:
         """SIGKILL: a crash, with no chance to say goodbye."""

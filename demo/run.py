@@ -89,6 +89,9 @@ class DemoResult:
     recordings: dict[str, Path]
     cpu_percent: dict[str, float] = field(default_factory=dict)  # of one core, while talking
     wakeups_per_s: dict[str, float] = field(default_factory=dict)  # thread wake-ups, talking
+    # MiB at the end of talking: resident then, and the peak since the process started
+    rss_mib: dict[str, float] = field(default_factory=dict)
+    peak_rss_mib: dict[str, float] = field(default_factory=dict)
     screens: dict[str, list[list[str]]] = field(default_factory=dict)
     audio_path: str = WAV_PATH  # which sound devices the phones used
     devices: dict[str, dict[str, int]] = field(default_factory=dict)  # AudioStats per phone
@@ -342,6 +345,7 @@ def _script(
         elapsed = time.monotonic() - at
         cpu[p.name] = 100.0 * (p.cpu_seconds() - used) / elapsed
         wakeups[p.name] = (p.wakeups() - woken) / elapsed
+    memory = {p.name: p.memory_mib() for p in (alice, bob)}
     marks = {p.name: p.mark for p in (alice, bob)}
     if stop_talking is not None:  # the recordings end with the call, not after it
         stop_talking()
@@ -366,6 +370,7 @@ def _script(
         "cpu_percent": cpu,
         "wakeups_per_s": wakeups,
         "end_reasons": end_reasons,
+        "memory_mib": memory,
         "sas": {
             p.name: next(
                 (r.get("sas") or "" for _, r in reversed(p.records) if r.get("state") == "in_call"),
@@ -464,6 +469,8 @@ def _summarise(
         recordings={name: out / f"{name}_heard.wav" for name in calls},
         cpu_percent=timeline["cpu_percent"],
         wakeups_per_s=timeline["wakeups_per_s"],
+        rss_mib={n: m.get("rss_mib", 0.0) for n, m in timeline["memory_mib"].items()},
+        peak_rss_mib={n: m.get("peak_rss_mib", 0.0) for n, m in timeline["memory_mib"].items()},
         screens=screens,
         devices={name: call.get("audio", {}) for name, call in calls.items()},
         path={name: call.get("path", "direct") for name, call in calls.items()},
@@ -530,6 +537,13 @@ def format_summary(result: DemoResult) -> str:
         + ", ".join(
             f"{n} {v:.1f} % ({result.wakeups_per_s.get(n, 0.0):.0f} thread wake-ups/s)"
             for n, v in result.cpu_percent.items()
+        )
+    )
+    lines.append(
+        "  resident memory while talking:       "
+        + ", ".join(
+            f"{n} {v:.0f} MiB (peak {result.peak_rss_mib.get(n, 0.0):.0f} MiB)"
+            for n, v in result.rss_mib.items()
         )
     )
     lines.append(
