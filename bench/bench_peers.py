@@ -54,9 +54,12 @@ SETTLE_S = 1.0  # after the call is up, before measuring (stream start-up)
 START_TIMEOUT_S = 60.0
 PROBE_SINK = "probe"
 LOOPBACK_LATENCY_MS = 20
-MOUTH_TO_EAR_MIN_MS = 20.0  # the copy is searched this far after the clip ...
+MOUTH_TO_EAR_MIN_MS = 5.0  # the copy is searched this far after the clip ...
 MOUTH_TO_EAR_MAX_MS = 1500.0  # ... up to this
 PROBE_RATE_HZ = 16000
+WINDOW_S = 0.5
+WINDOW_MATCH_MIN = 0.5  # a window's copy counts when it correlates at least this well
+SPEECH_RMS_MIN = 300.0  # int16 scale: quieter half-seconds are pauses
 KIB_PER_MIB = 1024
 BARESIP_MODULES = ("account", "menu", "opus", "srtp", "pulse", "stdio")
 OPUS_BITRATE_BPS = 32000
@@ -179,27 +182,53 @@ class Talk:
         return self.probe
 
 
+def _cross(signal, reference):  # numpy arrays in, numpy array out
+    import numpy as np
+
+    size = 1 << int(np.ceil(np.log2(len(signal) + len(reference))))
+    spectrum = np.fft.rfft(signal, size) * np.conj(np.fft.rfft(reference, size))
+    return np.fft.irfft(spectrum, size)[: max(1, len(signal) - len(reference) + 1)]
+
+
 def mouth_to_ear_ms(clip: Path, probe: Path) -> tuple[float | None, float]:
-    """The delay between the clip's first strong match in the probe recording and the next
-    (b's speaker playing it), and that second match's normalised correlation."""
+    """The delay from the clip in the probe recording (a's microphone) to its copy (b's
+    speaker): the median over half-second windows of the clip, each searched for on its
+    own (a jitter buffer that stretches time moves the copy by a frame or two within a
+    call), and the median normalised correlation of those matches. The microphone's copy
+    is subtracted first: speech correlates with itself a pitch period later."""
     import numpy as np
 
     from demo.score import load_16k
 
     reference, recording = load_16k(clip), load_16k(probe)
-    size = 1 << int(np.ceil(np.log2(len(recording) + len(reference))))
-    spectrum = np.fft.rfft(recording, size) * np.conj(np.fft.rfft(reference, size))
-    corr = np.fft.irfft(spectrum, size)[: max(1, len(recording) - len(reference) // 2)]
-    first = int(np.argmax(corr[: len(reference)])) if len(corr) > len(reference) else 0
-    low = first + int(MOUTH_TO_EAR_MIN_MS * PROBE_RATE_HZ / 1000)
-    high = first + int(MOUTH_TO_EAR_MAX_MS * PROBE_RATE_HZ / 1000)
-    if high > len(corr):
+    if len(recording) <= len(reference):
         return None, 0.0
-    second = low + int(np.argmax(corr[low:high]))
-    segment = recording[second : second + len(reference)]
-    ref = reference[: len(segment)]
-    norm = float(np.linalg.norm(segment) * np.linalg.norm(ref)) or 1.0
-    return 1000.0 * (second - first) / PROBE_RATE_HZ, float(np.dot(segment, ref)) / norm
+    first = int(np.argmax(_cross(recording, reference)[: len(recording) - len(reference)]))
+    mouth = recording[first : first + len(reference)]
+    gain = float(np.dot(mouth, reference)) / float(np.dot(reference, reference))
+    residual = recording.copy()
+    residual[first : first + len(reference)] -= gain * reference
+    window = int(WINDOW_S * PROBE_RATE_HZ)
+    low_lag = int(MOUTH_TO_EAR_MIN_MS * PROBE_RATE_HZ / 1000)
+    high_lag = int(MOUTH_TO_EAR_MAX_MS * PROBE_RATE_HZ / 1000)
+    lags, correlations = [], []
+    for start in range(0, len(reference) - window + 1, window):
+        piece = reference[start : start + window]
+        if float(np.sqrt(np.mean(piece**2))) < SPEECH_RMS_MIN:
+            continue  # a pause matches anything
+        base = first + start + low_lag
+        searched = residual[base : first + start + high_lag + window]
+        if len(searched) < window:
+            break
+        lag = int(np.argmax(_cross(searched, piece)))
+        found = searched[lag : lag + window]
+        norm = float(np.linalg.norm(found) * np.linalg.norm(piece)) or 1.0
+        lags.append(low_lag + lag)
+        correlations.append(float(np.dot(found, piece)) / norm)
+    good = [lag for lag, c in zip(lags, correlations, strict=True) if c >= WINDOW_MATCH_MIN]
+    if not good:
+        return None, float(np.median(correlations)) if correlations else 0.0
+    return 1000.0 * float(np.median(good)) / PROBE_RATE_HZ, float(np.median(correlations))
 
 
 # --- the two pairs ----------------------------------------------------------------------------
@@ -208,7 +237,9 @@ def mouth_to_ear_ms(clip: Path, probe: Path) -> tuple[float | None, float]:
 def run_pysnac(rig: PulseRig, folder: Path, talk_s: float) -> PairResult:
     a, b = make_phone_folder(folder, "a"), make_phone_folder(folder, "b")
     for spec, peer in ((a, b), (b, a)):
-        write_config(spec, [peer], audio="pyaudio")
+        config = write_config(spec, [peer], audio="pyaudio")
+        with config.open("a", encoding="utf-8") as file:  # the same bit rate as baresip's
+            file.write(f"[codec]\nbitrate = {OPUS_BITRATE_BPS}\n")
     phones = {
         "a": PhoneProcess(a, extra_env=rig.env_for("a")),
         "b": PhoneProcess(b, extra_env=rig.env_for("b")),
