@@ -8,8 +8,9 @@
 # Layout: code in /opt/pysnac/app, its virtual environment in /opt/pysnac/venv (runtime
 # requirements only), config in /etc/pysnac/config.toml (written once, then yours),
 # identity key, contacts and call history in /var/lib/pysnac, the unit
-# /etc/systemd/system/pysnac.service, and a polkit rule that lets the `pysnac` user power the
-# Pi off and nothing else. Sound: ALSA straight on the USB card (docs/audio.md, "On the Pi").
+# /etc/systemd/system/pysnac.service, the command /usr/local/bin/pysnac (the service's
+# config and state: `sudo -u pysnac pysnac devices`), and a polkit rule that lets the
+# `pysnac` user power the Pi off and nothing else. Sound: ALSA straight on the USB card (docs/audio.md, "On the Pi").
 set -euo pipefail
 
 PREFIX=/opt/pysnac
@@ -20,6 +21,7 @@ STATE_DIR=/var/lib/pysnac
 SERVICE_USER=pysnac
 UNIT=/etc/systemd/system/pysnac.service
 POLKIT_RULE=/etc/polkit-1/rules.d/50-pysnac-poweroff.rules
+COMMAND=/usr/local/bin/pysnac
 # PyAudio builds against PortAudio (python3-dev, gcc); PyNaCl/cffi build where no wheel
 # exists (32-bit ARM without piwheels); alsa-utils and i2c-tools give the checks in docs/pi.md.
 APT_PACKAGES=(python3 python3-venv python3-dev gcc make libffi-dev portaudio19-dev libopus0
@@ -41,7 +43,7 @@ for arg in "$@"; do
   case "$arg" in
     --no-hardware) hardware=0 ;;
     -h | --help)
-      sed -n '2,13p' "$0"
+      sed -n '2,14p' "$0"
       exit 0
       ;;
     *) die "unknown option $arg (try --help)" ;;
@@ -162,6 +164,16 @@ fi
 chown root:"$SERVICE_USER" "$CONF_DIR/config.toml"
 chmod 0640 "$CONF_DIR/config.toml"
 install -d -m 0700 -o "$SERVICE_USER" -g "$SERVICE_USER" "$STATE_DIR"
+
+# `sudo -u pysnac pysnac devices|whoami|contacts ...`: the service's config and state.
+cat >"$COMMAND" <<EOF
+#!/bin/sh
+# The PySNAC command with the service's config and state (run it as pysnac: sudo -u pysnac).
+export PYSNAC_CONFIG=$CONF_DIR/config.toml PYSNAC_STATE_DIR=$STATE_DIR
+export PYTHONDONTWRITEBYTECODE=1 PA_ALSA_PLUGHW=1
+exec $VENV/bin/python $APP/main.py "\$@"
+EOF
+chmod 0755 "$COMMAND"
 
 # --- the unit and the power-off rule -------------------------------------------------------
 install -m 0644 "$APP/deploy/pysnac.service" "$UNIT"

@@ -22,6 +22,7 @@ opener (most tests) the phone has no rendezvous at all.
 from __future__ import annotations
 
 import dataclasses
+import json
 import logging
 import signal
 import sys
@@ -431,6 +432,8 @@ def run_appliance(
         rendezvous_opener=config_rendezvous_opener(config),
         check_audio_at_start=True,
     )
+    # The journal's (or stderr's) record of each state change: peer, reason, link stats.
+    phone.loop.observers.append(lambda *args: log.info("%s", json.dumps(state_record(*args))))
     emit = getattr(lcd, "emit", None)
     if kind in STDIO_KINDS and emit is not None:
         phone.loop.observers.append(lambda *args: emit(state_record(*args)))
