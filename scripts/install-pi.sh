@@ -26,6 +26,9 @@ COMMAND=/usr/local/bin/pysnac
 # exists (32-bit ARM without piwheels); alsa-utils and i2c-tools give the checks in docs/pi.md.
 APT_PACKAGES=(python3 python3-venv python3-dev gcc make libffi-dev portaudio19-dev libopus0
   alsa-utils i2c-tools polkitd ca-certificates)
+# 32-bit Pi OS: PyPI has no 32-bit ARM wheels for numpy; pip takes piwheels' (Pi OS's
+# /etc/pip.conf names piwheels.org), which link OpenBLAS.
+if [ "$(dpkg --print-architecture 2>/dev/null)" = armhf ]; then APT_PACKAGES+=(libopenblas0); fi
 SERVICE_GROUPS=(audio i2c gpio)
 # The USB card as PortAudio names it (snd-usb-audio calls its PCM "USB Audio"); with
 # PA_ALSA_PLUGHW=1 (set in the unit) PortAudio opens it through ALSA's plughw, which

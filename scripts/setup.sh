@@ -6,9 +6,10 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 # iproute2: network namespaces for the LAN rendezvous tests; tmux: `demo --interactive`;
-# nftables and coturn: the NAT rig (demo/netns.py) of `demo --network` and its tests.
+# nftables and coturn: the NAT rig (demo/netns.py) of `demo --network` and its tests;
+# systemd: `systemd-analyze verify` of deploy/pysnac.service (works without systemd running).
 APT_PACKAGES=(gcc portaudio19-dev libopus0 graphviz pulseaudio pulseaudio-utils libasound2-plugins sox
-  iproute2 tmux nftables coturn)
+  iproute2 tmux nftables coturn systemd)
 PYTHON=${PYTHON:-python3}
 
 missing=()

@@ -5,7 +5,10 @@ Under `Type=notify` systemd passes `NOTIFY_SOCKET` (a Unix datagram socket path;
 `WATCHDOG_PID`. The phone sends `READY=1` once its Idle screen is up, `WATCHDOG=1` from the
 state-machine thread at half the watchdog period (so a hung machine stops the pings and
 systemd restarts the service), and `STOPPING=1` when it stops. Outside systemd every
-method is a no-op. A failed send is logged once and never stops the phone.
+method is a no-op. Sends never block (a Unix datagram socket whose reader is behind
+blocks the sender after a few queued messages, which would stall the very thread the
+watchdog watches): a message that cannot go at once is dropped, and a failed send is
+logged once; neither stops the phone.
 """
 
 from __future__ import annotations
@@ -58,6 +61,7 @@ class Notifier:
         self._sock: socket.socket | None = None
         if self._socket_path:
             self._sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC)
+            self._sock.setblocking(False)
 
     @property
     def enabled(self) -> bool:
