@@ -326,7 +326,8 @@ class ServiceProcess:
         )  # fmt: skip
         self.stderr: list[str] = []
         threading.Thread(target=self._read, daemon=True).start()
-        threading.Thread(target=self._read_stderr, daemon=True).start()
+        self._stderr_reader = threading.Thread(target=self._read_stderr, daemon=True)
+        self._stderr_reader.start()
 
     def _read(self) -> None:
         assert self.process.stdout is not None
@@ -339,6 +340,11 @@ class ServiceProcess:
     def _read_stderr(self) -> None:
         assert self.process.stderr is not None
         self.stderr.extend(self.process.stderr)
+
+    def journal(self) -> str:
+        """Everything it logged (systemd sends stderr to the journal), once it has exited."""
+        self._stderr_reader.join(WAIT_S)
+        return "".join(self.stderr)
 
     def press(self, button: str) -> None:
         assert self.process.stdin is not None
@@ -467,6 +473,9 @@ def test_the_units_command_line_takes_a_call(notify_socket) -> None:
         service.process.send_signal(signal.SIGTERM)  # systemctl stop
         assert service.process.wait(WAIT_S) == 0, "".join(service.stderr[-5:])
         notify.receive("STOPPING=1")
+        journal = service.journal()
+        assert '"from": "in_call", "state": "hangup"' in journal  # one line per state change
+        assert "transitions.core" not in journal  # not several more per callback
 
         assert sorted(p.name for p in config_dir.iterdir()) == ["config.toml"]
         written = {p.name: p for p in state_dir.iterdir()}

@@ -432,7 +432,10 @@ def run_appliance(
         rendezvous_opener=config_rendezvous_opener(config),
         check_audio_at_start=True,
     )
-    # The journal's (or stderr's) record of each state change: peer, reason, link stats.
+    # The journal's (or stderr's) record of each state change: peer, reason, link stats;
+    # `transitions` says the same thing in several lines per callback: only with DEBUG.
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        logging.getLogger("transitions").setLevel(logging.WARNING)
     phone.loop.observers.append(lambda *args: log.info("%s", json.dumps(state_record(*args))))
     emit = getattr(lcd, "emit", None)
     if kind in STDIO_KINDS and emit is not None:
