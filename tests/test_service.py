@@ -526,3 +526,16 @@ def test_the_polkit_rule_allows_power_off_for_pysnac_only() -> None:
     )
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) == ["yes", "yes", None, None, None, None]
+
+
+def test_a_config_error_is_not_restarted(tmp_path: Path) -> None:
+    """A bad config exits with the status the unit does not restart on, in one line."""
+    unit = read_unit(UNIT)
+    (tmp_path / "config.toml").write_text("[device]\nname = 5\n", encoding="utf-8")
+    command, unit_env = service_command(unit, tmp_path, tmp_path / "state", sys.executable)
+    done = subprocess.run(
+        command, env={**os.environ, **unit_env}, capture_output=True, text=True, timeout=WAIT_S
+    )
+    assert str(done.returncode) in the(unit, "RestartPreventExitStatus").split()
+    assert done.stderr.strip().count("\n") == 0, done.stderr
+    assert "device.name" in done.stderr
