@@ -539,3 +539,19 @@ def test_a_config_error_is_not_restarted(tmp_path: Path) -> None:
     assert str(done.returncode) in the(unit, "RestartPreventExitStatus").split()
     assert done.stderr.strip().count("\n") == 0, done.stderr
     assert "device.name" in done.stderr
+
+
+def test_a_read_only_config_keeps_a_new_device_name_until_restart(tmp_path, caplog) -> None:
+    from pysnac.runtime.app import _save_device_name
+
+    path = tmp_path / "config.toml"
+    path.write_text('[device]\nname = "old"\n', encoding="utf-8")
+    config = load_config(path)
+    path.unlink()  # as unwritable as /etc/pysnac under ProtectSystem=strict (we may be root)
+    tmp_path.chmod(0o555)
+    try:
+        with caplog.at_level("ERROR"):
+            _save_device_name(config, "new")  # no exception reaches the state machine
+    finally:
+        tmp_path.chmod(0o755)
+    assert "kept until restart" in caplog.text
