@@ -64,8 +64,9 @@ timed() { # timed NAME COMMAND...: run it, remember how long it took
 in_root() { chroot "$ROOT" /usr/bin/env -i PATH=/usr/sbin:/usr/bin:/sbin:/bin HOME=/root LANG=C.UTF-8 "$@"; }
 
 total_start=$SECONDS
+quietly() { "$@" >/dev/null; }
 timed "debootstrap $ARCH bookworm" \
-  debootstrap --arch="$ARCH" --variant=minbase --include="$INCLUDE" bookworm "$ROOT" "$MIRROR" >/dev/null
+  quietly debootstrap --arch="$ARCH" --variant=minbase --include="$INCLUDE" bookworm "$ROOT" "$MIRROR"
 say "inside: $(chroot "$ROOT" uname -m), $(chroot "$ROOT" python3 --version)"
 
 # pip inside needs this machine's certificates, pip config and resolver.
@@ -93,9 +94,11 @@ import importlib.util, sys
 extras = [m for m in ("scipy", "pesq", "pytest", "matplotlib", "graphviz") if importlib.util.find_spec(m)]
 sys.exit(f"pi-check: not runtime requirements, yet installed: {extras}" if extras else 0)'
 say "the venv holds the runtime requirements only"
-in_root runuser -u pysnac -- /usr/local/bin/pysnac whoami | sed 's/^/pi-check: pysnac whoami: /'
-timed "start-up to the Idle screen" in_root runuser -u pysnac -- env PYSNAC_STATE_DIR=/tmp/pysnac-startup \
+# Cold start-ups as the service makes them (its config and state folder; the first one
+# creates the identity key there), then the installed command finds that key.
+timed "start-up to the Idle screen" in_root runuser -u pysnac -- env PYSNAC_STATE_DIR=/var/lib/pysnac \
   /opt/pysnac/venv/bin/python /opt/pysnac/app/bench/bench_startup.py --config /etc/pysnac/config.toml
+in_root runuser -u pysnac -- /usr/local/bin/pysnac whoami | sed 's/^/pi-check: pysnac whoami: /'
 # The demo scores with PESQ, a demo extra: it goes beside the phone's venv, not into it.
 pesq_pin=$(grep -E '^pesq==' requirements-dev.txt)
 timed "demo extra ($pesq_pin) beside the venv" in_root /opt/pysnac/venv/bin/pip install -q \
