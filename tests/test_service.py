@@ -555,3 +555,16 @@ def test_a_read_only_config_keeps_a_new_device_name_until_restart(tmp_path, capl
     finally:
         tmp_path.chmod(0o755)
     assert "kept until restart" in caplog.text
+
+
+def test_whoami_reads_the_key_from_the_state_folder(tmp_path, monkeypatch) -> None:
+    import argparse
+
+    from pysnac.cli.whoami import key_path
+
+    monkeypatch.delenv("PYSNAC_STATE_DIR", raising=False)
+    monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path))
+    config = str(tmp_path / "etc" / "config.toml")
+    assert key_path(argparse.Namespace(config=config)) == tmp_path / "identity.key"
+    monkeypatch.delenv("STATE_DIRECTORY")
+    assert key_path(argparse.Namespace(config=config)) == tmp_path / "etc" / "identity.key"
