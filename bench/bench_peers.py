@@ -32,7 +32,7 @@ import tempfile
 import threading
 import time
 import wave
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
@@ -86,6 +86,7 @@ class PairResult:
     processes: dict[str, ProcessUse]
     mouth_to_ear_ms: float | None
     probe_correlation: float
+    link: dict[str, dict] = field(default_factory=dict)  # PySNAC: each phone's call stats
 
     def mean(self, key: str) -> float:
         values = [getattr(p, key) for p in self.processes.values()]
@@ -257,12 +258,17 @@ def run_pysnac(rig: PulseRig, folder: Path, talk_s: float) -> PairResult:
         threading.Event().wait(SETTLE_S)
         used = measure({n: p.process.pid for n, p in phones.items()}, talk_s)
         probe = talk.stop()
+        marks = {n: p.mark for n, p in phones.items()}
         phones["a"].press("select")  # hang up
+        link = {
+            n: p.wait_state("hangup", START_TIMEOUT_S, marks[n])[2].get("link", {})
+            for n, p in phones.items()
+        }
     finally:
         for phone in phones.values():
             phone.quit()
     delay, correlation = mouth_to_ear_ms(CLIPS["a"], probe)
-    return PairResult("pysnac", used, delay, correlation)
+    return PairResult("pysnac", used, delay, correlation, link)
 
 
 BARESIP_CONFIG = """\
@@ -436,6 +442,15 @@ def report(results: list[PairResult]) -> str:
     lines.append(
         f"{'  (probe correlation)':<28}" + "".join(f"{r.probe_correlation:>14.2f}" for r in results)
     )
+    for r in results:
+        for name, stats in r.link.items():
+            extra = stats.get("extra", {})
+            lines.append(
+                f"  {r.name} {name}: jitter buffer {extra.get('delay_ms', 0):.0f} ms, "
+                f"{stats.get('output_underruns', 0)} underruns, "
+                f"{stats.get('input_overflows', 0)} overflows, "
+                f"{stats.get('frames_concealed', 0)} frames concealed"
+            )
     by = {r.name: r for r in results}
     if "pysnac" in by and "baresip" in by:
         ratio = by["pysnac"].mean("cpu_percent") / max(by["baresip"].mean("cpu_percent"), 1e-9)
