@@ -566,3 +566,21 @@ def test_whoami_reads_the_key_from_the_state_folder(tmp_path, monkeypatch) -> No
     assert key_path(argparse.Namespace(config=config)) == tmp_path / "identity.key"
     monkeypatch.delenv("STATE_DIRECTORY")
     assert key_path(argparse.Namespace(config=config)) == tmp_path / "etc" / "identity.key"
+
+
+def test_the_installers_default_config_names_the_usb_card(tmp_path: Path) -> None:
+    """scripts/install-pi.sh writes /etc/pysnac/config.toml once, from the default config
+    with the sound devices set to the USB card; run its snippet against this checkout."""
+    script = (REPO / "scripts" / "install-pi.sh").read_text(encoding="utf-8")
+    snippet = script.split("<<'PY'\n", 1)[1].split("\nPY\n", 1)[0]
+    path = tmp_path / "config.toml"
+    done = subprocess.run(
+        [sys.executable, "-", str(path), "USB Audio"],
+        input=snippet, text=True, capture_output=True, cwd=REPO, timeout=WAIT_S,
+        env={**os.environ, "PYTHONPATH": str(REPO)},
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    config = load_config(path, state_dir=tmp_path / "state")
+    assert (config.audio.input_device, config.audio.output_device) == ("USB Audio", "USB Audio")
+    assert config.device.key_file == tmp_path / "state" / "identity.key"
+    assert "# " in path.read_text(encoding="utf-8")  # the commented default
