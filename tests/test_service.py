@@ -539,33 +539,19 @@ def test_a_config_error_is_not_restarted(tmp_path: Path) -> None:
     assert "device.name" in done.stderr
 
 
-def test_a_read_only_config_keeps_a_new_device_name_until_restart(tmp_path, caplog) -> None:
-    from pysnac.runtime.app import _save_device_name
-
-    path = tmp_path / "config.toml"
-    path.write_text('[device]\nname = "old"\n', encoding="utf-8")
-    config = load_config(path)
-    path.unlink()  # as unwritable as /etc/pysnac under ProtectSystem=strict (we may be root)
-    tmp_path.chmod(0o555)
-    try:
-        with caplog.at_level("ERROR"):
-            _save_device_name(config, "new")  # no exception reaches the state machine
-    finally:
-        tmp_path.chmod(0o755)
-    assert "kept until restart" in caplog.text
-
-
 def test_whoami_reads_the_key_from_the_state_folder(tmp_path, monkeypatch) -> None:
     import argparse
 
-    from pysnac.cli.whoami import key_path
+    from pysnac.cli.resolve import key_path
 
+    config = tmp_path / "etc" / "config.toml"
+    config.parent.mkdir()
+    config.write_text("", encoding="utf-8")
     monkeypatch.delenv("PYSNAC_STATE_DIR", raising=False)
     monkeypatch.setenv("STATE_DIRECTORY", str(tmp_path))
-    config = str(tmp_path / "etc" / "config.toml")
-    assert key_path(argparse.Namespace(config=config)) == tmp_path / "identity.key"
+    assert key_path(argparse.Namespace(config=str(config))) == tmp_path / "identity.key"
     monkeypatch.delenv("STATE_DIRECTORY")
-    assert key_path(argparse.Namespace(config=config)) == tmp_path / "etc" / "identity.key"
+    assert key_path(argparse.Namespace(config=str(config))) == tmp_path / "etc" / "identity.key"
 
 
 def test_the_installers_default_config_names_the_usb_card(tmp_path: Path) -> None:
