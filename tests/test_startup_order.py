@@ -77,7 +77,7 @@ def test_power_on_checks_wait_for_the_preload_and_survive_a_failing_step(
     checks: list[str] = []
     audio_checked = threading.Event()
 
-    def check_audio(_config: Any, _post: Any) -> None:
+    def check_audio(_config: Any, _post: Any, _service: Any = None) -> None:
         checks.append("audio")
         audio_checked.set()
         raise RuntimeError("a bug in a start-up step")
