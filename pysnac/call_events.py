@@ -108,6 +108,9 @@ class LinkStats:
     reconnecting_s: float | None = None  # seconds without packets in an outage; None: flowing
 
 
+PATH_DIRECT = "direct"  # which path carried a call's media (LinkStats.relayed, the call log)
+PATH_RELAY = "relay"
+
 PostEvent = Callable[[CallEvent], None]
 
 

@@ -48,6 +48,7 @@ from pysnac.runtime import power
 from pysnac.runtime.call_service import PRELOAD_WAIT_S
 from pysnac.runtime.directory import Directory, RendezvousOpener, config_rendezvous_opener
 from pysnac.runtime.directory_calls import DirectoryCallService
+from pysnac.runtime.factory import ice_configured
 from pysnac.runtime.loop import StateMachineLoop
 from pysnac.runtime.power import CommandRunner
 from pysnac.runtime.sd_notify import Notifier
@@ -329,6 +330,8 @@ def watch_reachability(
     ice: IceCalls,
 ) -> None:
     """Host, server-reflexive and public addresses, re-published when they change."""
+    if not ice_configured(config):
+        return
     from drivers.rendezvous.base import expand_wildcards
     from pysnac.runtime.ice_transport import IceMuxTransport
 
@@ -347,6 +350,8 @@ def ice_calls(
 ) -> IceCalls | None:
     """Call offers and ICE when the call service runs on the ICE transport (STUN/TURN
     configured); None otherwise (calls go to the record's address, as on a LAN)."""
+    if not ice_configured(config):
+        return None
     from pysnac.runtime.ice_transport import IceMuxTransport
 
     transport = getattr(service, "transport", None)

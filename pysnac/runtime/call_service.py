@@ -38,13 +38,20 @@ from drivers.net.base import DatagramTransport, NetworkError, TransportClosed
 from pysnac.call.endpoint import Endpoint, Output
 from pysnac.call.limits import PEER_LOST_S
 from pysnac.call.signalling import Phase
-from pysnac.call_events import CallEvent, EventName, Failure, LinkStats, PostEvent
+from pysnac.call_events import (
+    PATH_DIRECT,
+    PATH_RELAY,
+    CallEvent,
+    EventName,
+    Failure,
+    LinkStats,
+    PostEvent,
+)
 from pysnac.channel.identity import Identity
 from pysnac.channel.invite_stamps import InviteStamps
 from pysnac.contacts import Contact
 from pysnac.errors import PysnacError
 from pysnac.limits import REASON_MAX_CHARS
-from pysnac.runtime.ice import PATH_DIRECT, PATH_RELAY
 from pysnac.stamp_file import load_stamps, save_stamps
 
 if TYPE_CHECKING:  # the media stack (Opus, numpy) loads with the first call, not at start-up

@@ -56,6 +56,12 @@ def audio_params(config: Config) -> AudioParams:
     )
 
 
+def ice_configured(config: Config) -> bool:
+    """STUN or TURN is set: only then does the phone load ICE (asyncio and aioice, about
+    11 MiB resident)."""
+    return config.network.stun_server is not None or config.network.turn_server is not None
+
+
 def ice_settings(config: Config) -> IceSettings:
     """STUN/TURN from `[network]` (no servers: ICE is off and calls go as on a LAN)."""
     from pysnac.config import read_turn_password
@@ -107,11 +113,11 @@ def udp_call_service_factory(config: Config) -> Callable[[PostEvent], UdpCallSer
             dtx=config.codec.dtx,
         )
         transport: DatagramTransport = UdpTransport((config.network.bind, config.network.udp_port))
-        settings = ice_settings(config)
-        if settings.enabled:  # across NATs: the calls' ICE sessions share the transport
+        # across NATs the calls' ICE sessions share the transport
+        if ice_configured(config):
             from pysnac.runtime.ice_transport import IceMuxTransport
 
-            transport = IceMuxTransport(transport, settings).start()
+            transport = IceMuxTransport(transport, ice_settings(config)).start()
         call_log = os.environ.get(CALL_LOG_ENV)
         skew_s = float(os.environ.get(CLOCK_SKEW_ENV, "0") or 0)
         return UdpCallService(

@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from pysnac.call.offer import CallOffer, IceParams
+from pysnac.call_events import PATH_DIRECT, PATH_RELAY
 from pysnac.errors import PysnacError
 
 log = logging.getLogger(__name__)
@@ -49,8 +50,6 @@ CALL_ACTIVE_S = 2.0  # a session that carried a datagram this recently is in a c
 SESSION_IDLE_S = 10.0  # a connected session with no datagram either way for this long ends
 REAP_EVERY_S = 1.0
 LOOP_JOIN_S = 2.0
-PATH_DIRECT = "direct"
-PATH_RELAY = "relay"
 
 
 class IceError(PysnacError):
