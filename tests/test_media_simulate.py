@@ -16,6 +16,7 @@ from demo.netsim import Network, NetworkParams
 from demo.simulate import SimConfig, align, run, run_seed
 from demo.wavio import WavError, read_wav_48k
 from pysnac.errors import UsageError
+from pysnac.media import limits
 from tests.media_helpers import SPEECH, clip
 
 REPO_MAIN = SPEECH.parents[3] / "main.py"
@@ -80,7 +81,9 @@ def test_clean_call_is_transparent_and_fast():
     result = run_seed(clip(), SimConfig(), seed=1)
     assert result.mos >= 4.3
     assert result.stats.concealed == 0
-    assert float(np.percentile(result.delays_ms, 50)) <= 50
+    assert result.mos_first >= 4.2  # scored from the first frame: the start sounds right
+    # the stall margin, 20 ms of packetisation, 6.5 ms of codec lookahead, 1 ms of slack
+    assert float(np.percentile(result.delays_ms, 50)) <= 1000 * limits.MIN_TARGET_S + 35
 
 
 def test_wav_reader_resamples_and_rejects(tmp_path):

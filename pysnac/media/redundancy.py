@@ -48,7 +48,14 @@ def demand(loss_fraction: float) -> int:
 
 
 class RedundancyPolicy:
-    """Turns reported loss into a `Protection` level; pure, time comes in as `now`."""
+    """Turns reported loss into a `Protection` level; pure, time comes in as `now`.
+
+    A call starts protected: for START_PROTECT_S from the first frame it carries
+    START_REDUNDANT_FRAMES copies whatever the far end reports, since the far end's loss
+    window is still filling and an early report of 0 means "not measured yet", not "clean".
+    After that the reports decide, and a start-up level not backed by reported loss falls
+    at once (the hold-down is for levels that loss asked for).
+    """
 
     def __init__(self, *, redundancy: bool = True, fec: bool = True) -> None:
         self._redundancy = redundancy
@@ -56,19 +63,29 @@ class RedundancyPolicy:
         self._level = 0
         self._level_since = 0.0
         self._bursty_since = -limits.REDUNDANCY_HOLD_S
+        self._started_at: float | None = None
+
+    def starting(self, now: float) -> bool:
+        """Still in the protected start (the far end's reports do not yet mean much)."""
+        return self._started_at is None or now - self._started_at < limits.START_PROTECT_S
 
     def update(self, loss_fraction: float, now: float, mean_burst: float = 0.0) -> Protection:
+        if self._started_at is None:
+            self._started_at = now
         wanted = demand(loss_fraction) if self._redundancy else 0
         if wanted >= self._level or now - self._level_since >= limits.REDUNDANCY_HOLD_S:
             self._level = wanted
             self._level_since = now
+        level = self._level
+        if self._redundancy and self.starting(now):
+            level = max(level, limits.START_REDUNDANT_FRAMES)
         hint = 0
-        if self._fec and self._level == 0 and loss_fraction > 0:
+        if self._fec and level == 0 and loss_fraction > 0:
             hint = max(1, round(loss_fraction * 100))
-        if self._level == 2 and mean_burst >= limits.BURSTY_MEAN_FRAMES:
+        if level == 2 and mean_burst >= limits.BURSTY_MEAN_FRAMES:
             self._bursty_since = now
         bursty = now - self._bursty_since < limits.REDUNDANCY_HOLD_S
-        offsets = _BURSTY_OFFSETS if self._level == 2 and bursty else _OFFSETS[self._level]
+        offsets = _BURSTY_OFFSETS if level == 2 and bursty else _OFFSETS[level]
         return Protection(offsets, hint)
 
 

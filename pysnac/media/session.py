@@ -13,7 +13,7 @@ the listener a late packet is a lost one and redundancy repairs both.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from pysnac.media import frames, limits
 from pysnac.media.codec import CodecParams, OpusDecoder, OpusEncoder
@@ -57,14 +57,28 @@ def _unwrap(value: int, last: int, modulo: int) -> int:
     return last + delta
 
 
+def _copy_params(params: CodecParams) -> CodecParams:
+    """The redundant copies' encoder: a lower bitrate, no FEC of its own."""
+    bitrate = min(params.bitrate, limits.COPY_BITRATE_BPS)
+    return replace(params, bitrate=bitrate, fec=False, dtx=False)
+
+
 class MediaSession:
-    def __init__(self, params: CodecParams | None = None, recovery: Recovery = Recovery.OURS):
+    def __init__(
+        self,
+        params: CodecParams | None = None,
+        recovery: Recovery = Recovery.OURS,
+        rtt_s: float | None = None,
+    ):
+        """`rtt_s`: the round trip the call set-up measured, which seeds the jitter buffer."""
         self.params = params = params or CodecParams()
         self.recovery = Recovery(recovery)
         fec = params.fec and self.recovery in (Recovery.FEC, Recovery.OURS)
         self._encoder = OpusEncoder(params)
         self._policy = RedundancyPolicy(redundancy=self.recovery is Recovery.OURS, fec=fec)
         self._jb = JitterBuffer(params, OpusDecoder(params), self.recovery)
+        if rtt_s is not None:
+            self._jb.seed(limits.SEED_JITTER_PER_RTT * rtt_s)
         self._n = params.frame_samples
         # sending
         self._index = 0
@@ -73,6 +87,7 @@ class MediaSession:
         self._frames_sent = 0
         self._bytes_sent = 0
         self._protection_level = 0
+        self._copy_encoder: OpusEncoder | None = None  # the copies' own, lower-rate encoder
         # receiving
         self._top_seq: int | None = None
         self._first_seq = 0
@@ -92,6 +107,15 @@ class MediaSession:
         protection = self._policy.update(self._remote_loss, now, self._remote_burst)
         self._protection_level = len(protection.offsets)
         self._encoder.set_loss_hint(protection.fec_hint_percent)
+        copy = None
+        if protection.offsets:
+            self._encoder.set_bitrate(min(self.params.bitrate, limits.PROTECTED_BITRATE_BPS))
+            if self._copy_encoder is None:
+                self._copy_encoder = OpusEncoder(_copy_params(self.params))
+            copy = self._copy_encoder.encode(pcm)
+        else:
+            self._encoder.set_bitrate(self.params.bitrate)
+            self._copy_encoder = None
         opus = self._encoder.encode(pcm)
         index = self._index
         self._index += 1
@@ -103,7 +127,7 @@ class MediaSession:
             for old_index, old_opus in self._history
             if index - old_index in protection.offsets
         )
-        self._history.append((index, opus))
+        self._history.append((index, copy or opus))
         frame = MediaFrame(
             seq=self._seq,
             timestamp=index * self._n,

@@ -293,9 +293,10 @@ class UdpCallService:
                 return
             self._last_snapshot = None
             generation = self._generation
-        self._helper("media-start", lambda: self._open_media(generation))
+            rtt_s = call.rtt_s  # the handshake's round trip seeds the jitter buffer
+        self._helper("media-start", lambda: self._open_media(generation, rtt_s))
 
-    def _open_media(self, generation: int) -> None:
+    def _open_media(self, generation: int, rtt_s: float | None = None) -> None:
         """`media-start`: everything slow about starting a call's media, outside the lock."""
         self.wait_preloaded()  # a call answered during start-up: never import alongside it
         try:
@@ -303,7 +304,7 @@ class UdpCallService:
             from pysnac.runtime.media_workers import MediaWorkers
 
             workers = MediaWorkers(
-                MediaSession(self.codec),
+                MediaSession(self.codec, rtt_s=rtt_s),
                 self._audio_factory(),
                 send=self._send_media,
                 clock=self.clock,
