@@ -58,5 +58,8 @@ MAX_CONCEAL_FRAMES = 5  # after 100 ms of PLC a longer gap is skipped, not conce
 PLC_FADE_FRAMES = 10  # after this many concealed frames in a row play silence instead
 QUIET_DBFS = -40.0  # a frame below this RMS level may be dropped or stretched
 QUIET_RUN_FRAMES = 10  # ... only after 200 ms of quiet: a pause between phrases, not a dip
+# Link score (link_score.py, session.py).
+LINK_WINDOW_FRAMES = 150  # concealed/recovered fractions averaged over ~3 s of playout
+LINK_OUTAGE_S = 0.8  # no packet for this long: the bars drop to zero (shown within 1 s)
 SEQ_MODULO = 1 << 16
 TIMESTAMP_MODULO = 1 << 32
