@@ -114,8 +114,8 @@ def test_policy_ladder_and_hold_down():
     assert policy.update(0.003, t + 1.0) == Protection((), 1)  # light loss: FEC only
     assert policy.update(0.02, t + 2.0) == Protection((1,), 0)
     assert policy.update(0.10, t + 3.0, mean_burst=1.1) == Protection((1, 2), 0)
-    assert policy.update(0.10, t + 4.0, mean_burst=3.0) == Protection((1, 3), 0)  # bursty
-    assert policy.update(0.0, t + 4.0 + limits.REDUNDANCY_HOLD_S / 2).redundant_frames == 2
+    assert policy.update(0.10, t + 4.0, mean_burst=3.0) == Protection((1, 3, 6), 0)  # bursty
+    assert policy.update(0.0, t + 4.0 + limits.REDUNDANCY_HOLD_S / 2).redundant_frames == 3
     assert policy.update(0.0, t + 4.0 + limits.REDUNDANCY_HOLD_S).redundant_frames == 0
     fec_only = RedundancyPolicy(redundancy=False)
     assert fec_only.update(0.10, 0.0) == Protection((), 10)

@@ -16,10 +16,10 @@ OPUS_LOOKAHEAD_SAMPLES = 312  # libopus 1.3 VOIP at 48 kHz (2.5 ms + 4 ms delay 
 
 # Media frame wire format (frames.py).
 FRAME_VERSION = 1
-MAX_REDUNDANT_FRAMES = 2  # RFC 2198 style: at most two earlier encoded frames per packet
+MAX_REDUNDANT_FRAMES = 3  # RFC 2198 style: at most three earlier encoded frames per packet
 LOSS_REPORT_SCALE = 255  # loss fraction is carried as round(fraction * 255) in one byte
 BURST_REPORT_SCALE = 16  # mean burst length is carried in 1/16 frames in one byte
-MAX_REDUNDANT_BACK_FRAMES = 3  # the deepest copy carried: n-3
+MAX_REDUNDANT_BACK_FRAMES = 6  # the deepest copy carried: n-6 (bursty loss)
 
 # Receiver loss measurement (session.py): a sliding window over sequence numbers.
 LOSS_WINDOW_PACKETS = 64  # ~1.3 s at 20 ms: fast enough to switch redundancy on in time
@@ -27,7 +27,7 @@ LOSS_WINDOW_PACKETS = 64  # ~1.3 s at 20 ms: fast enough to switch redundancy on
 # Redundancy policy (redundancy.py), driven by the loss the far end reports.
 REDUNDANCY_ONE_AT_LOSS = 0.005  # any measured loss: add the previous frame
 REDUNDANCY_TWO_AT_LOSS = 0.04  # offline: 1 frame 3.94, 2 frames 4.38 MOS at 10 % loss
-BURSTY_MEAN_FRAMES = 1.6  # mean burst at which copies go to n-1, n-3 (random 10 %: 1.1)
+BURSTY_MEAN_FRAMES = 2.4  # mean burst for copies of n-1, n-3, n-6 (random 10 %: 1.1, noisy)
 REDUNDANCY_HOLD_S = 10.0  # keep a level this long after loss falls, so it does not flap
 START_PROTECT_S = 2.0  # protected start: the far end's 64-packet window (1.3 s) + a round trip
 START_REDUNDANT_FRAMES = 2  # copies carried from the first packet until then
