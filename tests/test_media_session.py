@@ -113,7 +113,7 @@ def test_policy_ladder_and_hold_down():
     assert policy.update(0.0, t) == Protection((), 0)
     assert policy.update(0.003, t + 1.0) == Protection((), 1)  # light loss: FEC only
     assert policy.update(0.02, t + 2.0) == Protection((1,), 0)
-    assert policy.update(0.10, t + 3.0, mean_burst=1.1) == Protection((1, 2), 0)
+    assert policy.update(0.10, t + 3.0, mean_burst=1.1) == Protection((1, 3), 0)
     assert policy.update(0.10, t + 4.0, mean_burst=3.0) == Protection((1, 3, 6), 0)  # bursty
     assert policy.update(0.0, t + 4.0 + limits.REDUNDANCY_HOLD_S / 2).redundant_frames == 3
     assert policy.update(0.0, t + 4.0 + limits.REDUNDANCY_HOLD_S).redundant_frames == 0
@@ -140,7 +140,7 @@ def test_protected_start_recovers_the_first_lost_packets_at_a_lower_rate():
     alice, bob = MediaSession(), MediaSession()
     payloads = [alice.outgoing(pcm(k), k * F) for k in range(40)]
     parsed = [frames.parse(p) for p in payloads]
-    assert all(len(f.redundant) == limits.START_REDUNDANT_FRAMES for f in parsed[2:])
+    assert all(len(f.redundant) == limits.START_REDUNDANT_FRAMES for f in parsed[3:])
     copy, primary = parsed[10].redundant[0][1], parsed[9].opus
     assert len(copy) < len(primary)  # the copies come from the lower-rate encoder
     for k, p in enumerate(payloads):

@@ -72,7 +72,7 @@ def test_align_finds_a_known_delay():
 def test_short_lossy_call_keeps_a_mos_floor():
     config = SimConfig(network=NetworkParams(loss=0.1, delay_s=0.02, jitter_s=0.005))
     summary = run(clip(), config, seeds=3)
-    assert summary.mos_mean >= 3.8  # measured ~4.2; PLC alone scores ~2.2 here
+    assert summary.mos_mean >= 3.5  # whole calls from the first frame: 3.78; PLC alone ~2.2
     assert summary.redundancy_recovered > 0
     assert summary.delay_ms_p95 < 150
 

@@ -23,6 +23,7 @@ MAX_REDUNDANT_BACK_FRAMES = 6  # the deepest copy carried: n-6 (bursty loss)
 
 # Receiver loss measurement (session.py): a sliding window over sequence numbers.
 LOSS_WINDOW_PACKETS = 64  # ~1.3 s at 20 ms: fast enough to switch redundancy on in time
+BURST_GUARD_PACKETS = 10  # the burst measure skips the newest 200 ms: reordered, not lost
 
 # Redundancy policy (redundancy.py), driven by the loss the far end reports.
 REDUNDANCY_ONE_AT_LOSS = 0.005  # any measured loss: add the previous frame

@@ -94,5 +94,5 @@ class RedundancyPolicy:
         return Protection(offsets, hint)
 
 
-_OFFSETS = {0: (), 1: (1,), 2: (1, 2)}
+_OFFSETS = {0: (), 1: (1,), 2: (1, 3)}
 _BURSTY_OFFSETS = (1, 3, 6)

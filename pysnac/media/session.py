@@ -240,9 +240,13 @@ class MediaSession:
 
     @property
     def mean_burst_local(self) -> float:
-        """Mean length of the runs of missing packets in the window (0 when none)."""
-        expected = self._expected_mask()
-        missing = ~(self._mask & ~self._late_mask) & expected
+        """Mean length of the runs of packets the network lost in the window (0 when none).
+
+        Late packets, and the newest BURST_GUARD_PACKETS (perhaps still on their way), are
+        left out: a cluster of them is jitter, which the buffer's target covers, and must
+        not switch the sender to the deep copies meant for loss bursts."""
+        expected = self._expected_mask() & ~((1 << limits.BURST_GUARD_PACKETS) - 1)
+        missing = ~self._mask & expected
         if not missing:
             return 0.0
         runs = (missing & ~(missing << 1)).bit_count()
