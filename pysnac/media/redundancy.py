@@ -6,13 +6,14 @@ A ladder with a hold-down, chosen from offline measurements of this codec:
     0                      none                      0 (plain codec, best quality)
     below 0.5 %            none                      the loss, at least 1 % (cheap: same rate)
     0.5 % .. 4 %           n-1                       0
-    4 % and more           n-1, n-2                  0
+    4 % and more           n-1, n-3                  0
     4 % and more, bursty   n-1, n-3, n-6             0
-    the first START_PROTECT_S  n-1, n-2 at least     (the protected start)
+    first START_PROTECT_S  n-1, n-3 at least         (the protected start)
 
-With copies of n-1, n-3 and n-6 (reported mean burst of 2.4 frames or more), every frame of
-the last six of a burst has a copy in a packet after the burst, where n-1, n-2 leave all but
-the last two unrecoverable: with Gilbert-Elliott loss of mean burst 3, 30 % of the lost
+Copies of n-1 and n-3 rebuild every burst of up to three (n-1, n-2: two) and clusters of
+late packets on a jittery path, for a wait of three frames. With copies of n-1, n-3 and n-6
+(a reported mean loss burst of 2.4 frames or more), every frame of the last six of a burst
+has a copy in a packet after the burst: with Gilbert-Elliott loss of mean burst 3, 30 % of the lost
 frames sit in the first L-3 of their burst, 9 % in the first L-6. The receiver then waits
 six frames (its lookahead follows the deepest copy it sees). Copies come from a second
 encoder at COPY_BITRATE_BPS while the primary steps down to PROTECTED_BITRATE_BPS, which
@@ -21,7 +22,7 @@ keeps a call at 10 % random loss under 64 kbit/s on the wire.
 In-band FEC rebuilds frame n only from packet n+1; a redundant copy of n in packet n+1 does
 the same job at full quality, so once redundancy is on, FEC would only spend bits the primary
 frame needs (offline: FEC costs 0.4 MOS at a 10 % hint) and its hint goes to 0. Two
-previous frames also survive bursts of two, where FEC fails (RFC 2198 section 1). A level
+earlier frames also survive bursts, where FEC fails (RFC 2198 section 1). A level
 falls only after REDUNDANCY_HOLD_S of lower demand, so a call does not flap.
 """
 
