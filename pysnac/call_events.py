@@ -95,7 +95,7 @@ class CallEvent:
 class LinkStats:
     """What the InCall screen and the hang-up summary show."""
 
-    quality_bars: int = 0  # 0..4, from loss and jitter
+    quality_bars: int = 0  # 0..4: the link score of the worse direction (media/link_score)
     loss_percent: float = 0.0
     rtt_ms: float | None = None
     frames_sent: int = 0

@@ -32,7 +32,7 @@ def test_in_order_plays_every_frame_once_in_order():
     assert played(out) == list(range(150))
     assert jb.stats.concealed == 0 and jb.stats.late == 0
     assert jb.stats.accepted == 150
-    assert jb.target_delay_s < 0.005  # no jitter: starts low and stays low
+    assert jb.target_delay_s == limits.MIN_TARGET_S  # no jitter: the stall margin alone
     assert jb.current_delay_s <= jb.target_delay_s + F
 
 
@@ -141,7 +141,8 @@ def test_long_gap_resumes_at_once_with_the_delay_it_had(gap_frames):
     resumed = next(k for k, (s, i, _) in enumerate(out) if i == end)
     assert resumed <= end + 4  # within a couple of frames of its arrival
     assert all(s == "primary" for s, _, _ in out[resumed:])
-    assert jb.stats.skipped_gap >= gap_frames - 1 or jb.stats.resets == 1
+    waited = round(limits.MIN_TARGET_S / F)  # frames concealed before the gap was seen
+    assert jb.stats.skipped_gap >= gap_frames - 1 - waited or jb.stats.resets == 1
     assert jb.current_delay_s < jb.target_delay_s + 2 * F
     assert played(out)[-1] == end + 99
 

@@ -108,15 +108,68 @@ def test_dtx_sends_nothing_in_silence():
 
 def test_policy_ladder_and_hold_down():
     policy = RedundancyPolicy()
-    assert policy.update(0.0, 0.0) == Protection((), 0)
-    assert policy.update(0.003, 1.0) == Protection((), 1)  # light loss: FEC only
-    assert policy.update(0.02, 2.0) == Protection((1,), 0)
-    assert policy.update(0.10, 3.0, mean_burst=1.1) == Protection((1, 2), 0)
-    assert policy.update(0.10, 4.0, mean_burst=3.0) == Protection((1, 3), 0)  # bursty
-    assert policy.update(0.0, 4.0 + limits.REDUNDANCY_HOLD_S / 2).redundant_frames == 2
-    assert policy.update(0.0, 4.0 + limits.REDUNDANCY_HOLD_S).redundant_frames == 0
+    policy.update(0.0, 0.0)
+    t = limits.START_PROTECT_S  # after the protected start
+    assert policy.update(0.0, t) == Protection((), 0)
+    assert policy.update(0.003, t + 1.0) == Protection((), 1)  # light loss: FEC only
+    assert policy.update(0.02, t + 2.0) == Protection((1,), 0)
+    assert policy.update(0.10, t + 3.0, mean_burst=1.1) == Protection((1, 3), 0)
+    assert policy.update(0.10, t + 4.0, mean_burst=3.0) == Protection((1, 3, 6), 0)  # bursty
+    assert policy.update(0.0, t + 4.0 + limits.REDUNDANCY_HOLD_S / 2).redundant_frames == 3
+    assert policy.update(0.0, t + 4.0 + limits.REDUNDANCY_HOLD_S).redundant_frames == 0
     fec_only = RedundancyPolicy(redundancy=False)
     assert fec_only.update(0.10, 0.0) == Protection((), 10)
+
+
+def test_call_starts_protected_until_the_far_end_reports_a_clean_path():
+    policy = RedundancyPolicy()
+    start = 500.0  # any clock
+    frames = [policy.update(0.0, start + k * F) for k in range(200)]  # 4 s, reports of 0
+    protected = [p.redundant_frames for p in frames]
+    first_clean = protected.index(0)
+    assert protected[:first_clean] == [limits.START_REDUNDANT_FRAMES] * first_clean
+    assert first_clean * F == pytest.approx(limits.START_PROTECT_S, abs=F)
+    assert all(p == Protection((), 0) for p in frames[first_clean:])  # no hold-down
+    lossy = RedundancyPolicy()
+    lossy.update(0.0, start)
+    assert lossy.update(0.10, start + 1.0).redundant_frames == 2  # loss within the start
+    assert lossy.update(0.10, start + 3.0).redundant_frames == 2  # ... keeps it after
+
+
+def test_protected_start_recovers_the_first_lost_packets_at_a_lower_rate():
+    alice, bob = MediaSession(), MediaSession()
+    payloads = [alice.outgoing(pcm(k), k * F) for k in range(40)]
+    parsed = [frames.parse(p) for p in payloads]
+    assert all(len(f.redundant) == limits.START_REDUNDANT_FRAMES for f in parsed[3:])
+    copy, primary = parsed[10].redundant[0][1], parsed[9].opus
+    assert len(copy) < len(primary)  # the copies come from the lower-rate encoder
+    for k, p in enumerate(payloads):
+        if k not in (5, 6):  # a burst of two in the first 150 ms
+            bob.incoming(p, k * F + 0.005)
+        bob.playout(k * F + 0.006)
+    assert bob.stats().redundancy_recovered == 2
+    assert bob.stats().concealed == 0
+
+
+def test_jitter_buffer_is_seeded_from_the_handshake_round_trip():
+    assert MediaSession().jitter_buffer.target_delay_s == limits.MIN_TARGET_S
+    rtt = 0.090
+    seeded = MediaSession(rtt_s=rtt).jitter_buffer
+    expected = limits.SEED_JITTER_PER_RTT * rtt + limits.TARGET_MARGIN_S
+    assert seeded.target_delay_s == pytest.approx(expected)
+    huge = MediaSession(rtt_s=5.0).jitter_buffer  # a retransmitted handshake
+    assert huge.target_delay_s <= limits.SEED_JITTER_MAX_S + limits.TARGET_MARGIN_S
+    # The seed holds until the window has SEED_HOLD_PACKETS measurements, then the
+    # measured (here: zero) jitter rules and the target falls to the floor.
+    sender, session = MediaSession(), MediaSession(rtt_s=rtt)
+    targets = []
+    for k in range(limits.SEED_HOLD_PACKETS + 10):
+        session.incoming(sender.outgoing(pcm(k), k * F), k * F + 0.003)
+        session.playout(k * F + 0.004)
+        targets.append(session.jitter_buffer.target_delay_s)
+    held = limits.SEED_HOLD_PACKETS - 1
+    assert targets[:held] == pytest.approx([expected] * held)
+    assert targets[-1] == limits.MIN_TARGET_S
 
 
 def test_mouth_to_ear_hint_includes_codec_lookahead():

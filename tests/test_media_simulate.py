@@ -16,6 +16,7 @@ from demo.netsim import Network, NetworkParams
 from demo.simulate import SimConfig, align, run, run_seed
 from demo.wavio import WavError, read_wav_48k
 from pysnac.errors import UsageError
+from pysnac.media import limits
 from tests.media_helpers import SPEECH, clip
 
 REPO_MAIN = SPEECH.parents[3] / "main.py"
@@ -71,7 +72,7 @@ def test_align_finds_a_known_delay():
 def test_short_lossy_call_keeps_a_mos_floor():
     config = SimConfig(network=NetworkParams(loss=0.1, delay_s=0.02, jitter_s=0.005))
     summary = run(clip(), config, seeds=3)
-    assert summary.mos_mean >= 3.8  # measured ~4.2; PLC alone scores ~2.2 here
+    assert summary.mos_mean >= 3.5  # whole calls from the first frame: 3.78; PLC alone ~2.2
     assert summary.redundancy_recovered > 0
     assert summary.delay_ms_p95 < 150
 
@@ -80,7 +81,9 @@ def test_clean_call_is_transparent_and_fast():
     result = run_seed(clip(), SimConfig(), seed=1)
     assert result.mos >= 4.3
     assert result.stats.concealed == 0
-    assert float(np.percentile(result.delays_ms, 50)) <= 50
+    assert result.mos_first >= 4.2  # scored from the first frame: the start sounds right
+    # the stall margin, 20 ms of packetisation, 6.5 ms of codec lookahead, 1 ms of slack
+    assert float(np.percentile(result.delays_ms, 50)) <= 1000 * limits.MIN_TARGET_S + 35
 
 
 def test_wav_reader_resamples_and_rejects(tmp_path):
@@ -127,3 +130,14 @@ def test_cli_bad_input_is_one_line(args):
     assert result.returncode == 2
     assert "Traceback" not in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1
+
+
+def test_both_ways_scores_each_direction_from_the_first_frame():
+    config = SimConfig(network=NetworkParams(loss=0.1), both_ways=True, passes=2)
+    result = run_seed(clip(), config, seed=2)
+    assert result.reverse is not None
+    for direction in (result, result.reverse):
+        assert direction.mos >= 3.6  # measured ~4.0-4.2 each way
+        assert direction.mos_first >= direction.mos - 0.5  # the start is protected
+        assert direction.stats.redundancy_recovered > 0
+        assert direction.wire_kbps <= 64.0  # lower-rate copies keep the wire honest

@@ -71,6 +71,7 @@ class OpusEncoder:
         self._enc = opuslib.Encoder(params.sample_rate, limits.CHANNELS, opuslib.APPLICATION_VOIP)
         self._state = self._enc.encoder_state
         self._set(ctl.set_bitrate, ctl.get_bitrate, params.bitrate)
+        self._bitrate = params.bitrate
         self._set(ctl.set_complexity, ctl.get_complexity, params.complexity)
         self._set(ctl.set_inband_fec, ctl.get_inband_fec, int(params.fec))
         self._set(ctl.set_dtx, ctl.get_dtx, int(params.dtx))
@@ -86,6 +87,12 @@ class OpusEncoder:
     def get(self, name: str) -> int:
         """Read back one encoder setting by ctl name (`get_inband_fec`, `get_dtx`, ...)."""
         return int(self._api.encoder_ctl(self._state, getattr(self._ctl, name)))
+
+    def set_bitrate(self, bps: int) -> None:
+        """OPUS_SET_BITRATE, read back; a no-op when unchanged (called every frame)."""
+        if bps != self._bitrate:
+            self._set(self._ctl.set_bitrate, self._ctl.get_bitrate, bps)
+            self._bitrate = bps
 
     @property
     def loss_hint_percent(self) -> int:

@@ -2,7 +2,9 @@
 
 Layout (big-endian), 9 bytes of header plus 2 per redundant frame:
 
-    0      flags: bits 7-6 version (1), bits 5-2 zero, bits 1-0 redundant frame count R (0-2)
+    0      flags: bits 7-6 version (1), bits 5-2 link score report (0: none yet, 1-15: the
+           E-model rating R of what this sender receives, R = (value - 1) x 100 / 14; an
+           RTCP receiver report in four bits), bits 1-0 redundant frame count R (0-2)
     1-2    sequence number, +1 per packet sent, mod 2^16 (loss, duplicate and late detection)
     3-6    media timestamp of the primary frame, 48 kHz samples, mod 2^32 (RFC 3550 5.1 style)
     7      loss report: the fraction of packets this sender measured missing, x 255
@@ -32,7 +34,8 @@ REDUNDANT_LENGTH = struct.Struct(">H")
 REDUNDANT_HEADER_BYTES = REDUNDANT_LENGTH.size  # 2 per redundant frame
 _VERSION_SHIFT = 6
 _COUNT_MASK = 0x03
-_RESERVED_MASK = 0x3C
+_SCORE_SHIFT = 2
+_SCORE_MASK = 0x0F
 _BACK_SHIFT = 12
 _LENGTH_MASK = 0x0FFF
 MAX_BACK_FRAMES = 15
@@ -52,12 +55,16 @@ class MediaFrame:
     opus: bytes
     redundant: tuple[tuple[int, bytes], ...] = ()
     burst_report: int = 0  # mean loss burst x 16 frames, as measured by the sender
+    score_report: int = 0  # 0..15: link score of what the sender receives (link_score.py)
 
     def encode(self) -> bytes:
         count = len(self.redundant)
         if count > limits.MAX_REDUNDANT_FRAMES:
             raise ValueError(f"at most {limits.MAX_REDUNDANT_FRAMES} redundant frames")
-        flags = (limits.FRAME_VERSION << _VERSION_SHIFT) | count
+        if not 0 <= self.score_report <= _SCORE_MASK:
+            raise ValueError("score report out of range")
+        flags = (limits.FRAME_VERSION << _VERSION_SHIFT) | self.score_report << _SCORE_SHIFT
+        flags |= count
         parts = [
             HEADER.pack(
                 flags,
@@ -88,8 +95,6 @@ def parse(payload: bytes) -> MediaFrame:
     flags, seq, timestamp, loss_report, burst_report = HEADER.unpack_from(payload)
     if flags >> _VERSION_SHIFT != limits.FRAME_VERSION:
         raise MalformedFrame(f"unknown media frame version {flags >> _VERSION_SHIFT}")
-    if flags & _RESERVED_MASK:
-        raise MalformedFrame("reserved media frame flags set")
     count = flags & _COUNT_MASK
     if count > limits.MAX_REDUNDANT_FRAMES:
         raise MalformedFrame(f"too many redundant frames: {count}")
@@ -115,4 +120,5 @@ def parse(payload: bytes) -> MediaFrame:
     opus = payload[offset:]
     if len(opus) > limits.OPUS_MAX_PACKET_BYTES:
         raise MalformedFrame(f"Opus packet too long: {len(opus)} bytes")
-    return MediaFrame(seq, timestamp, loss_report, opus, tuple(blocks), burst_report)
+    score = flags >> _SCORE_SHIFT & _SCORE_MASK
+    return MediaFrame(seq, timestamp, loss_report, opus, tuple(blocks), burst_report, score)

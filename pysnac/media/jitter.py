@@ -35,7 +35,7 @@ from typing import Protocol
 
 import numpy as np
 
-from pysnac.media import limits
+from pysnac.media import limits, stretch
 from pysnac.media.codec import CodecError, CodecParams, has_lbrr
 
 _FULL_SCALE = 32768.0
@@ -70,6 +70,7 @@ class Source(StrEnum):
     FEC = "fec"
     CONCEALED = "concealed"
     SILENCE = "silence"
+    BUFFERED = "buffered"  # no frame decoded this tick: a stretched frame's tail played
 
 
 @dataclass
@@ -82,6 +83,8 @@ class JitterStats:
     redundancy_recovered: int = 0
     dropped_quiet: int = 0
     stretched_quiet: int = 0
+    accelerated: int = 0  # speech frames shortened by a pitch period
+    expanded: int = 0  # speech frames lengthened by a pitch period
     skipped_gap: int = 0
     resets: int = 0
     undecodable: int = 0
@@ -117,6 +120,7 @@ class JitterBuffer:
         self.last_source = Source.SILENCE
         self.last_index: int | None = None  # frame index of the last PCM from a packet
         self.produced: list[tuple[int, float]] = []  # this tick: (index, start after now, s)
+        self._seed_s = 0.0
         self._reset()
 
     def _reset(self) -> None:
@@ -130,6 +134,7 @@ class JitterBuffer:
         self._since_quantile = 0
         self._quiet_run = limits.QUIET_RUN_FRAMES
         self._concealed_run = 0
+        self._fifo = np.zeros(0, dtype=np.int16)  # decoded, not yet played
         self.current_delay_s = 0.0
 
     # -- arrivals -------------------------------------------------------------------------
@@ -191,10 +196,18 @@ class JitterBuffer:
         """The frame index the next tick will play (None before playout started)."""
         return self._play
 
+    def seed(self, jitter_s: float) -> None:
+        """What the call set-up measured: a floor for the jitter until the window fills."""
+        self._seed_s = max(0.0, min(limits.SEED_JITTER_MAX_S, jitter_s))
+
     @property
     def target_delay_s(self) -> float:
         """How long after its earliest arrival a frame should play (see module docstring)."""
-        return max(self._jitter_s, self.lookahead_frames * self._f) + limits.TARGET_MARGIN_S
+        jitter = self._jitter_s
+        if len(self._raw) < limits.SEED_HOLD_PACKETS:
+            jitter = max(jitter, self._seed_s)
+        needed = max(jitter, self.lookahead_frames * self._f) + limits.TARGET_MARGIN_S
+        return max(needed, limits.MIN_TARGET_S)
 
     # -- playout --------------------------------------------------------------------------
     def get(self, now: float) -> bytes:
@@ -203,27 +216,53 @@ class JitterBuffer:
         if self._play is None and not self._start(now):
             self.last_source = Source.SILENCE
             return self._silence
+        self.last_source = Source.BUFFERED
+        while len(self._fifo) < self._n:
+            lead_s = len(self._fifo) / self._rate  # decoded samples still to play first
+            pcm, source = self._next(now + lead_s)
+            if source in _FROM_PACKET and self.last_index is not None:
+                self.produced.append((self.last_index, lead_s))
+            self._account(pcm, source)
+            self._fifo = np.concatenate([self._fifo, np.frombuffer(pcm, dtype="<i2")])
+        out, self._fifo = self._fifo[: self._n], self._fifo[self._n :]
+        return out.tobytes()
+
+    def _next(self, starts_at: float) -> tuple[bytes, Source]:
+        """Decode the frame due to start at `starts_at`, stretched if the delay is off target."""
         assert self._play is not None
         target = self.target_delay_s
-        cur = now - (self._offset + self._play * self._f)
+        cur = starts_at - (self._offset + self._play * self._f)
         self.current_delay_s = cur
         slot = self._slots.get(self._play)
         if slot is None or (slot.opus is None and slot.copy is None):
-            pcm, source = self._missing(cur)
-        elif cur < target and self._in_pause and self._recovery is not Recovery.SILENCE:
-            self.stats.stretched_quiet += 1  # preemptive expand: one PLC frame in a pause
-            pcm, source = self._dec.conceal(), Source.CONCEALED
-        else:
-            pcm, source = self._take()
-            if cur > target + self._f * (1 + limits.DROP_HYSTERESIS_FRAMES):
-                nxt = self._slots.get(self._play)
-                if self._in_pause and self._quiet(pcm) and nxt is not None and nxt.opus:
-                    self.stats.dropped_quiet += 1  # accelerate: skip one quiet frame
-                    pcm, source = self._take()
-        if source in _FROM_PACKET and self.last_index is not None:
-            self.produced.append((self.last_index, 0.0))
-        self._account(pcm, source)
-        return pcm
+            return self._missing(cur)
+        if self._recovery is Recovery.SILENCE:
+            return self._take()
+        if cur < target and self._in_pause:  # too shallow, in a pause: one PLC frame
+            self.stats.stretched_quiet += 1
+            return self._dec.conceal(), Source.CONCEALED
+        if cur > target + self._f * (1 + limits.DROP_HYSTERESIS_FRAMES) and self._in_pause:
+            pcm, source = self._take()  # too deep, in a pause: drop a whole quiet frame
+            nxt = self._slots.get(self._play)
+            if self._quiet(pcm) and nxt is not None and nxt.opus:
+                self.stats.dropped_quiet += 1
+                return self._take()
+            return pcm, source
+        pcm, source = self._take()
+        samples = np.frombuffer(pcm, dtype="<i2")
+        if cur < target - limits.SPEECH_EXPAND_BELOW_S:  # far too shallow in speech: stretch
+            longer = stretch.expand(samples, int(self._rate))
+            if longer is None:
+                return pcm, source
+            self.stats.expanded += 1
+            return longer.tobytes(), source
+        if cur <= target + limits.SPEECH_ACCELERATE_ABOVE_S:
+            return pcm, source  # near the target: wait for a pause
+        shorter = stretch.accelerate(samples, int(self._rate))
+        if shorter is None:
+            return pcm, source
+        self.stats.accelerated += 1
+        return shorter.tobytes(), source
 
     def _start(self, now: float) -> bool:
         """Pre-buffer: start once the first frame has waited the target delay."""

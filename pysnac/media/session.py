@@ -13,9 +13,9 @@ the listener a late packet is a lost one and redundancy repairs both.
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
-from pysnac.media import frames, limits
+from pysnac.media import frames, limits, link_score
 from pysnac.media.codec import CodecParams, OpusDecoder, OpusEncoder
 from pysnac.media.frames import MalformedFrame, MediaFrame
 from pysnac.media.jitter import JitterBuffer, Put, Recovery
@@ -47,6 +47,17 @@ class MediaStats:
     stretched_quiet: int = 0
     redundant_frames_sending: int = 0
     fec_hint_percent: int = 0
+    accelerated: int = 0  # speech frames shortened by a pitch period
+    expanded: int = 0  # speech frames lengthened by a pitch period
+    # The link score (link_score.py): E-model R and MOS of what this phone hears (rx) and
+    # of what the far end hears, as it reported (tx; -1 until a report came), the bars
+    # (the worse direction), and whether no packet has come for LINK_OUTAGE_S.
+    link_r_rx: float = -1.0
+    link_r_tx: float = -1.0
+    link_mos_rx: float = -1.0
+    link_mos_tx: float = -1.0
+    link_bars: int = 0
+    link_outage: bool = False
 
 
 def _unwrap(value: int, last: int, modulo: int) -> int:
@@ -57,14 +68,28 @@ def _unwrap(value: int, last: int, modulo: int) -> int:
     return last + delta
 
 
+def _copy_params(params: CodecParams) -> CodecParams:
+    """The redundant copies' encoder: a lower bitrate, no FEC of its own."""
+    bitrate = min(params.bitrate, limits.COPY_BITRATE_BPS)
+    return replace(params, bitrate=bitrate, fec=False, dtx=False)
+
+
 class MediaSession:
-    def __init__(self, params: CodecParams | None = None, recovery: Recovery = Recovery.OURS):
+    def __init__(
+        self,
+        params: CodecParams | None = None,
+        recovery: Recovery = Recovery.OURS,
+        rtt_s: float | None = None,
+    ):
+        """`rtt_s`: the round trip the call set-up measured, which seeds the jitter buffer."""
         self.params = params = params or CodecParams()
         self.recovery = Recovery(recovery)
         fec = params.fec and self.recovery in (Recovery.FEC, Recovery.OURS)
         self._encoder = OpusEncoder(params)
         self._policy = RedundancyPolicy(redundancy=self.recovery is Recovery.OURS, fec=fec)
         self._jb = JitterBuffer(params, OpusDecoder(params), self.recovery)
+        if rtt_s is not None:
+            self._jb.seed(limits.SEED_JITTER_PER_RTT * rtt_s)
         self._n = params.frame_samples
         # sending
         self._index = 0
@@ -73,6 +98,7 @@ class MediaSession:
         self._frames_sent = 0
         self._bytes_sent = 0
         self._protection_level = 0
+        self._copy_encoder: OpusEncoder | None = None  # the copies' own, lower-rate encoder
         # receiving
         self._top_seq: int | None = None
         self._first_seq = 0
@@ -85,6 +111,15 @@ class MediaSession:
         self._malformed = 0
         self._duplicates = 0
         self._late_outside_window = 0
+        # link score
+        self._rtt_s = rtt_s
+        self._last_arrival: float | None = None
+        self._first_tick: float | None = None
+        self._last_tick: float | None = None
+        self._concealed_ema = 0.0  # fraction of played frames concealed
+        self._recovered_ema = 0.0  # fraction rebuilt from copies or FEC
+        self._counted = (0, 0)  # jitter-buffer counters at the previous tick
+        self._remote_r: float | None = None
 
     # -- sending --------------------------------------------------------------------------
     def outgoing(self, pcm: bytes, now: float) -> bytes | None:
@@ -92,6 +127,15 @@ class MediaSession:
         protection = self._policy.update(self._remote_loss, now, self._remote_burst)
         self._protection_level = len(protection.offsets)
         self._encoder.set_loss_hint(protection.fec_hint_percent)
+        copy = None
+        if protection.offsets:
+            self._encoder.set_bitrate(min(self.params.bitrate, limits.PROTECTED_BITRATE_BPS))
+            if self._copy_encoder is None:
+                self._copy_encoder = OpusEncoder(_copy_params(self.params))
+            copy = self._copy_encoder.encode(pcm)
+        else:
+            self._encoder.set_bitrate(self.params.bitrate)
+            self._copy_encoder = None
         opus = self._encoder.encode(pcm)
         index = self._index
         self._index += 1
@@ -103,7 +147,7 @@ class MediaSession:
             for old_index, old_opus in self._history
             if index - old_index in protection.offsets
         )
-        self._history.append((index, opus))
+        self._history.append((index, copy or opus))
         frame = MediaFrame(
             seq=self._seq,
             timestamp=index * self._n,
@@ -111,6 +155,7 @@ class MediaSession:
             opus=opus,
             redundant=redundant,
             burst_report=min(255, round(self.mean_burst_local * limits.BURST_REPORT_SCALE)),
+            score_report=link_score.encode_report(self._rx_r()),
         )
         self._seq += 1
         payload = frame.encode()
@@ -136,6 +181,8 @@ class MediaSession:
         ts = _unwrap(frame.timestamp, self._last_ts, limits.TIMESTAMP_MODULO)
         self._last_ts = max(self._last_ts, ts)
         self._remote_loss = frame.loss_report / limits.LOSS_REPORT_SCALE
+        self._remote_r = link_score.decode_report(frame.score_report)
+        self._last_arrival = now
         self._remote_burst = frame.burst_report / limits.BURST_REPORT_SCALE
         result = self._jb.put(ts // self._n, frame.opus, frame.redundant, now)
         if result is Put.LATE:
@@ -193,9 +240,13 @@ class MediaSession:
 
     @property
     def mean_burst_local(self) -> float:
-        """Mean length of the runs of missing packets in the window (0 when none)."""
-        expected = self._expected_mask()
-        missing = ~(self._mask & ~self._late_mask) & expected
+        """Mean length of the runs of packets the network lost in the window (0 when none).
+
+        Late packets, and the newest BURST_GUARD_PACKETS (perhaps still on their way), are
+        left out: a cluster of them is jitter, which the buffer's target covers, and must
+        not switch the sender to the deep copies meant for loss bursts."""
+        expected = self._expected_mask() & ~((1 << limits.BURST_GUARD_PACKETS) - 1)
+        missing = ~self._mask & expected
         if not missing:
             return 0.0
         runs = (missing & ~(missing << 1)).bit_count()
@@ -203,7 +254,57 @@ class MediaSession:
 
     def playout(self, now: float) -> bytes:
         """The next frame to play: decoded, recovered, concealed, or silence."""
-        return self._jb.get(now)
+        pcm = self._jb.get(now)
+        if self._first_tick is None:
+            self._first_tick = now
+        self._last_tick = now
+        silent_s = 0.0 if self._last_arrival is None else now - self._last_arrival
+        gap = silent_s > limits.MAX_CONCEAL_FRAMES * self.params.frame_s
+        jb = self._jb.stats
+        if gap:  # a gap is an outage (shown as one), not loss: keep it out of the score
+            self._counted = (jb.concealed, jb.redundancy_recovered + jb.fec_recovered)
+        elif self._jb.next_index is not None:
+            concealed, recovered = jb.concealed, jb.redundancy_recovered + jb.fec_recovered
+            new_c, new_r = concealed - self._counted[0], recovered - self._counted[1]
+            self._counted = (concealed, recovered)
+            frames = max(1, len(self._jb.produced) + new_c)
+            alpha = 1.0 / limits.LINK_WINDOW_FRAMES
+            self._concealed_ema += alpha * (min(1.0, new_c / frames) - self._concealed_ema)
+            self._recovered_ema += alpha * (min(1.0, new_r / frames) - self._recovered_ema)
+        return pcm
+
+    @property
+    def link_outage(self) -> bool:
+        """No packet for LINK_OUTAGE_S of playout (or since playout began)."""
+        if self._last_tick is None:
+            return False
+        since = self._last_arrival if self._last_arrival is not None else self._first_tick
+        assert since is not None
+        return self._last_tick - since > limits.LINK_OUTAGE_S
+
+    def _rx_r(self) -> float | None:
+        """The E-model rating of what this phone hears (None before it has played any)."""
+        if self._jb.next_index is None:
+            return None
+        one_way_ms = 0.0 if self._rtt_s is None else 500.0 * self._rtt_s
+        mouth_to_ear = self.mouth_to_ear_hint_ms + one_way_ms + self.params.frame_ms
+        return link_score.r_factor(
+            self._concealed_ema,
+            self._recovered_ema,
+            self.mean_burst_local,
+            self.loss_fraction_local,
+            mouth_to_ear,
+        )
+
+    def link(self) -> tuple[link_score.LinkScore | None, link_score.LinkScore | None]:
+        """(what this phone hears, what the far end hears), None where not known yet."""
+        outage = self.link_outage
+        rx_r = self._rx_r()
+        rx = None if rx_r is None and not outage else link_score.score(rx_r or 0.0, outage=outage)
+        tx = None
+        if outage or self._remote_r is not None:
+            tx = link_score.score(self._remote_r or 0.0, outage=outage)
+        return rx, tx
 
     @property
     def jitter_buffer(self) -> JitterBuffer:
@@ -238,4 +339,19 @@ class MediaSession:
             stretched_quiet=jb.stretched_quiet,
             redundant_frames_sending=self._protection_level,
             fec_hint_percent=self._encoder.loss_hint_percent,
+            accelerated=jb.accelerated,
+            expanded=jb.expanded,
+            **self._link_fields(),
         )
+
+    def _link_fields(self) -> dict[str, float | int | bool]:
+        rx, tx = self.link()
+        known = [s for s in (rx, tx) if s is not None]
+        return {
+            "link_r_rx": -1.0 if rx is None else round(rx.r, 1),
+            "link_r_tx": -1.0 if tx is None else round(tx.r, 1),
+            "link_mos_rx": -1.0 if rx is None else round(rx.mos, 2),
+            "link_mos_tx": -1.0 if tx is None else round(tx.mos, 2),
+            "link_bars": min((s.bars for s in known), default=0),
+            "link_outage": self.link_outage,
+        }

@@ -72,7 +72,6 @@ PRELOAD_WAIT_S = 30.0  # a call or start-up step that needs the media stack wait
 TIMER_IDLE_S = 3600.0  # with no deadline the timer thread still wakes now and then
 THREAD_JOIN_S = 2.0
 RECV_ERROR_PAUSE_S = 0.1  # after a failing receive, before trying again
-QUALITY_LOSS_STEPS_PERCENT = (1.0, 3.0, 8.0, 15.0)  # bars drop past each loss threshold
 
 
 def resolve(contact: Contact, family: int = socket.AF_INET) -> Contact:
@@ -110,10 +109,6 @@ def _is_ip_literal(contact: Contact) -> bool:
     except ValueError:
         return False
     return True
-
-
-def quality_bars(loss_percent: float) -> int:
-    return sum(1 for step in QUALITY_LOSS_STEPS_PERCENT if loss_percent < step)
 
 
 class UdpCallService:
@@ -300,9 +295,10 @@ class UdpCallService:
                 return
             self._last_snapshot = None
             generation = self._generation
-        self._helper("media-start", lambda: self._open_media(generation))
+            rtt_s = call.rtt_s  # the handshake's round trip seeds the jitter buffer
+        self._helper("media-start", lambda: self._open_media(generation, rtt_s))
 
-    def _open_media(self, generation: int) -> None:
+    def _open_media(self, generation: int, rtt_s: float | None = None) -> None:
         """`media-start`: everything slow about starting a call's media, outside the lock."""
         self.wait_preloaded()  # a call answered during start-up: never import alongside it
         try:
@@ -310,7 +306,7 @@ class UdpCallService:
             from pysnac.runtime.media_workers import MediaWorkers
 
             workers = MediaWorkers(
-                MediaSession(self.codec),
+                MediaSession(self.codec, rtt_s=rtt_s),
                 self._audio_factory(),
                 send=self._send_media,
                 clock=self.clock,
@@ -393,11 +389,15 @@ class UdpCallService:
             "target_delay_ms": media.target_delay_ms,
             "late": float(media.late),
             "fec_recovered": float(media.fec_recovered + media.redundancy_recovered),
+            "mos_rx": media.link_mos_rx,  # the link score, both directions (-1: not yet)
+            "mos_tx": media.link_mos_tx,
+            "outage": float(media.link_outage),
         }
         rtt_s = call.rtt_s if call is not None and call.rtt_s is not None else self._rtt_s
         return LinkStats(
-            # Nothing arrives in an outage, so there is no loss to count: no bars, not full.
-            quality_bars=0 if silent_s is not None else quality_bars(media.loss_percent_local),
+            # Nothing arrives in an outage: no bars. Else the worse direction's link score
+            # (an E-model estimate of what each listener hears, after loss recovery).
+            quality_bars=0 if silent_s is not None else media.link_bars,
             loss_percent=media.loss_percent_local,
             rtt_ms=None if rtt_s is None else 1000.0 * rtt_s,
             frames_sent=media.frames_sent,
