@@ -19,7 +19,7 @@ from drivers.lcd.headless import HeadlessLcd
 from pysnac.call_events import CallEvent, EventName, LinkStats
 from pysnac.contacts import Contact
 from pysnac.history import History
-from pysnac.phonebook import Phonebook
+from pysnac.phonebook import PHONEBOOK_FILE_NAME, Phonebook
 from pysnac.runtime.loop import StateMachineLoop
 from pysnac.runtime.timers import Timers
 from pysnac.screen import Button
@@ -127,7 +127,7 @@ class SyncPhone:
         self.service = FakeCallService()
         self.lcd = HeadlessLcd()
         self.history = History(folder / "history.json", wall_clock=lambda: 1.7e9)
-        self.phonebook = Phonebook(folder / "contacts.toml", contacts)
+        self.phonebook = Phonebook(folder / PHONEBOOK_FILE_NAME, contacts)
         self.saved_names: list[str] = []
         self.model = PhoneModel(
             self.service,

@@ -13,7 +13,7 @@ from drivers.rendezvous.record import RECORD_LIFETIME_MS
 from pysnac.call_events import CallEvent, Discovered, EventName
 from pysnac.channel.identity import Identity, fingerprint
 from pysnac.contacts import Contact
-from pysnac.phonebook import Phonebook
+from pysnac.phonebook import PHONEBOOK_FILE_NAME, Phonebook
 from pysnac.runtime.directory import (
     MAX_QUEUED_OFFERS,
     OFFER_AGAIN_S,
@@ -42,7 +42,7 @@ class Rig:
         self.clock = Clock()
         self.stamp_ms = 86_400_000  # a day off from anything
         self.events: list[CallEvent] = []
-        self.phonebook = Phonebook(folder / "contacts.toml", (BOB, CAROL))
+        self.phonebook = Phonebook(folder / PHONEBOOK_FILE_NAME, (BOB, CAROL))
         self.backend: ScriptedRendezvous | None = None
         self.directory = Directory(["lan"], self._open, self.phonebook, clock=self.clock)
         self.inner = FakeCallService(self.events.append)

@@ -333,9 +333,9 @@ def test_files_the_phone_writes_are_private(tmp_path: Path) -> None:
     config, created = load_or_create(tmp_path / "new" / "config.toml")
     assert created
     History(config.folder / "history.json").add(CallRecord("in", "bob", 0.0, "Missed call"))
-    Phonebook(config.folder / "contacts.toml", []).add(
+    Phonebook(config.folder / "contacts.jsonl", []).add(
         Contact("bob", Identity.generate().signing_public, None)
     )
     assert config.folder.stat().st_mode & 0o777 == 0o700
-    for name in ("config.toml", "history.json", "contacts.toml"):
+    for name in ("config.toml", "history.json", "contacts.jsonl"):
         assert (config.folder / name).stat().st_mode & 0o777 == 0o600, name

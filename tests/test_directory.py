@@ -17,7 +17,7 @@ from pysnac.call_events import CallEvent, DirectoryStatus, Discovered, EventName
 from pysnac.channel.identity import fingerprint
 from pysnac.contacts import Contact
 from pysnac.errors import ConfigError
-from pysnac.phonebook import Phonebook
+from pysnac.phonebook import PHONEBOOK_FILE_NAME, Phonebook
 from pysnac.runtime.directory import Directory
 from pysnac.runtime.directory_calls import DirectoryCallService
 from pysnac.screen import Button
@@ -72,7 +72,7 @@ class Rig:
     def __init__(self, folder: Path, kinds: tuple[str, ...] = ("lan",)) -> None:
         self.events: list[CallEvent] = []
         self.posted = threading.Condition()
-        self.phonebook = Phonebook(folder / "contacts.toml", (BOB, CAROL))
+        self.phonebook = Phonebook(folder / PHONEBOOK_FILE_NAME, (BOB, CAROL))
         self.backends: dict[str, ScriptedRendezvous] = {}
         self.directory = Directory(kinds, self._open, self.phonebook)
         self.inner = FakeCallService(self.post)
@@ -166,7 +166,7 @@ def test_discoveries_tofu_offer_without_address_and_key_changes_kept(tmp_path: P
 
 
 def test_two_phonebooks_over_one_file_agree(tmp_path: Path) -> None:
-    path = tmp_path / "contacts.toml"
+    path = tmp_path / PHONEBOOK_FILE_NAME
     model_side, call_side = Phonebook(path, (BOB,)), Phonebook(path, (BOB,))
     model_side.add(DAVE)
     assert call_side.find_by_key(DAVE.public_key) == DAVE

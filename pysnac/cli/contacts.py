@@ -1,7 +1,7 @@
 """`main.py contacts list | add NAME PUBLIC_KEY [--address HOST:PORT] | remove NAME`.
 
-Manages the pinned contacts from the shell: the phonebook (`contacts.toml` beside the
-config, seeded by the config's `[[contacts]]`). Pinning by hand is how a user trusts a
+Manages the pinned contacts from the shell: the phonebook (`contacts.jsonl` in the
+state folder, seeded by the config's `[[contacts]]`). Pinning by hand is how a user trusts a
 phone without the on-device pairing: compare the fingerprint `main.py whoami` prints on
 the other phone. `add` checks everything a call would need before it pins anything: the
 key is a valid Ed25519 point of the prime-order group (not all zeros, not low order), the
