@@ -7,6 +7,8 @@ pyrebase4 client and our sign-in code can be tested without the internet
 - Database REST: GET/PUT/PATCH/POST/DELETE on `/<path>.json`, JSON bodies, `?auth=ID_TOKEN`
   required and checked (401 `{"error": "Permission denied"}` otherwise); POST answers
   `{"name": <push id>}`; PATCH takes multi-path keys (`"a/b": 1`).
+- Server values: `{".sv": "timestamp"}` anywhere in a written value is replaced by the
+  server's time (`clock`, Unix ms) before it is stored, streamed and echoed in the reply.
 - Streaming: GET with `Accept: text/event-stream` answers `put` `{"path": "/", "data": ...}`
   at once, then `put`/`patch` events for writes at or below the path (a write above it
   arrives as a `put` of the whole node), `keep-alive` when idle, and `auth_revoked` when
@@ -16,8 +18,8 @@ pyrebase4 client and our sign-in code can be tested without the internet
   `/securetoken.googleapis.com/v1/token`).
 
 Hooks for tests: `write_allowed(uid, keys)` plays the database rules, `clock` drives token
-expiry, `send_raw` pushes arbitrary (malformed) bytes down open streams, `revoke_tokens`,
-and `stop` takes the server down with streams open.
+expiry and server timestamps, `send_raw` pushes arbitrary (malformed) bytes down open
+streams, `revoke_tokens`, and `stop` takes the server down with streams open.
 """
 
 from __future__ import annotations
@@ -62,6 +64,17 @@ def _set(tree: Any, keys: list[str], value: Any) -> Any:
     else:
         node[keys[0]] = child
     return node or None
+
+
+def _resolve(value: Any, now_ms: int) -> Any:
+    """Replace server values (`{".sv": "timestamp"}`) by the server's time, as Firebase does."""
+    if isinstance(value, dict):
+        if value == {".sv": "timestamp"}:
+            return now_ms
+        return {k: _resolve(v, now_ms) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, now_ms) for v in value]
+    return value
 
 
 class FirebaseTestServer:
@@ -201,6 +214,7 @@ class FirebaseTestServer:
         return entry[0]
 
     def _write(self, keys: list[str], value: Any, merge: bool) -> Any:
+        value = _resolve(value, int(self.clock() * 1000))
         with self.lock:
             if merge:
                 for sub, v in value.items():

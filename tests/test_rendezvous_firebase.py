@@ -98,7 +98,8 @@ def project(tmp_path: Path) -> Iterator[Project]:
 def _plant(project: Project):
     def plant(texts: dict[bytes, str]) -> None:
         for key, text in texts.items():
-            project.server.set_raw(f"phones/{key_id(key)}", {"record": text})
+            node = {"record": text, "at": {".sv": "timestamp"}}
+            project.server.set_raw(f"phones/{key_id(key)}", node)
 
     return plant
 
@@ -315,14 +316,17 @@ def test_custom_token_sign_in(project: Project) -> None:
 
 
 def test_record_text_is_what_the_database_holds(project: Project) -> None:
-    """The node is exactly {"record": <the signed text>}: what the rules validate."""
+    """The node is exactly {"record": <the signed text>, "at": <the server's time of the
+    write>}: what the rules validate."""
     alice_id, alice, _ = _started(project, "alice")
     try:
+        before_ms = int(project.server.clock() * 1000)
         alice.start(alice_id, "alice", [("198.51.100.4", 47000)])
         kid = key_id(alice_id.signing_public)
         _wait_published(project, alice_id)
         node = project.server.get_raw(f"phones/{kid}")
-        assert set(node) == {"record"}
+        assert set(node) == {"record", "at"}
+        assert before_ms <= node["at"] <= int(project.server.clock() * 1000)
         assert len(node["record"]) < 1400
         same_shape = to_text(sign_record(alice_id, "alice", [("198.51.100.4", 47000)], 0))
         assert len(node["record"]) == len(same_shape)

@@ -19,6 +19,7 @@ from drivers.rendezvous.record import (
     MAX_LIFETIME_MS,
     RECORD_LIFETIME_MS,
     SIGNATURE_BYTES,
+    fresh_by_server_time,
     from_text,
     key_id,
     sign_record,
@@ -139,3 +140,19 @@ def test_a_live_announcement_is_not_judged_by_our_clock() -> None:
     forged[-1] ^= 1
     with pytest.raises(RecordError):
         verify_record(bytes(forged), None)
+
+
+def test_a_stored_record_is_fresh_for_its_lifetime_from_the_servers_write() -> None:
+    """The publisher's clock is a day off: only the server's times count."""
+    blob = sign_record(ALICE, "alice", [("192.0.2.1", 47000)], NOW_MS + 86_400_000)
+    record = verify_record(blob, None)
+    written_ms = 5_000_000
+    assert fresh_by_server_time(record, written_ms, written_ms) == record
+    older = fresh_by_server_time(record, written_ms, written_ms + 60_000)
+    assert older.expires_ms - older.timestamp_ms == RECORD_LIFETIME_MS - 60_000
+    assert fresh_by_server_time(record, written_ms, None) == record  # no server time known
+    with pytest.raises(ExpiredRecord):
+        fresh_by_server_time(record, written_ms, written_ms + RECORD_LIFETIME_MS)
+    for bad in (None, "5000000", True, -1, 1.5):
+        with pytest.raises(MalformedRecord):
+            fresh_by_server_time(record, bad, written_ms)

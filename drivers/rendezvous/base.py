@@ -77,6 +77,12 @@ class FutureRecord(RecordError):
     reason = "future"
 
 
+class ReplayedRecord(RecordError):
+    """Older (by its signed timestamp) than a record of the same key already accepted."""
+
+    reason = "replayed"
+
+
 class WrongKeyRecord(RecordError):
     """A record found under one key's name that carries another key (a misfiled record)."""
 

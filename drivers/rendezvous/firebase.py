@@ -1,7 +1,14 @@
 """The `firebase` rendezvous: the user's Firebase Realtime Database through pyrebase4.
 
-Our signed record lives at `/phones/<key_id>` as `{"record": "<text>"}`; the database
-rules (docs/rendezvous.md) let each device write only its own node. One daemon
+Our signed record lives at `/phones/<key_id>` as `{"record": "<text>", "at": <ms>}`; the
+database rules (docs/rendezvous.md) let each device write only its own node, and `at` only
+as the server's time of the write (written as the server value `{".sv": "timestamp"}`).
+Freshness never compares two phones' clocks: a record is fresh for its own lifetime
+(expires - timestamp, both the publisher's) from `at`, and the database's current time is
+the `at` of our own last write plus the time passed since on our monotonic clock. Records
+are ordered by their signed timestamp, which the publisher keeps growing (one more than
+its last record's when its clock is behind, the last read back from the database at
+start), and one older than the newest seen for its key is refused as a replay. One daemon
 supervisor thread signs in, publishes and refreshes our record before it expires, and
 keeps one event stream (Firebase REST streaming, `text/event-stream` with `put`/`patch`
 events) open per watched key. Any failure marks the backend offline and retries with a
@@ -35,6 +42,7 @@ from drivers.rendezvous.base import (
     PeerRecord,
     RecordError,
     RejectCounter,
+    ReplayedRecord,
     Report,
     SigningIdentity,
     StatusReporter,
@@ -54,10 +62,20 @@ from drivers.rendezvous.firebase_stream import (
     call_timeout,
     mount_timeouts,
 )
-from drivers.rendezvous.record import RECORD_LIFETIME_MS, key_id, sign_record, to_text, verify_text
+from drivers.rendezvous.record import (
+    RECORD_LIFETIME_MS,
+    fresh_by_server_time,
+    key_id,
+    sign_record,
+    to_text,
+    verify_text,
+)
 
 NAME = "firebase"
 PHONES_PATH = "phones"
+RECORD_FIELD = "record"
+ARRIVED_FIELD = "at"  # the server's time of the write, Unix ms
+SERVER_TIMESTAMP = {".sv": "timestamp"}  # Firebase REST server value, resolved on write
 PROBE_KEY = "probe"  # an empty node read to test reachability (any key id is readable)
 HTTP_TIMEOUT_S = 10.0  # one REST call, connect and read
 STREAM_READ_TIMEOUT_S = 90.0  # Firebase sends keep-alive every ~30 s; silence means dead
@@ -76,6 +94,7 @@ class FirebaseRendezvous:
         config: FirebaseConfig,
         report: Report | None = None,
         clock: Callable[[], float] = time.time,
+        monotonic: Callable[[], float] = time.monotonic,
         lifetime_ms: int = RECORD_LIFETIME_MS,
         retry_min_s: float = RETRY_MIN_S,
         retry_max_s: float = RETRY_MAX_S,
@@ -86,6 +105,10 @@ class FirebaseRendezvous:
 
         self._pyrebase = pyrebase
         self._clock = clock
+        self._monotonic = monotonic
+        self._server_anchor: tuple[int, float] | None = None  # (server ms, our monotonic s)
+        self._last_sequence: int | None = None  # our last record's timestamp, once known
+        self._newest: dict[bytes, int] = {}  # per key: the newest record timestamp accepted
         self._lifetime_ms = lifetime_ms
         self._retry_min_s, self._retry_max_s = retry_min_s, retry_max_s
         self._stream_read_timeout_s = stream_read_timeout_s
@@ -160,15 +183,29 @@ class FirebaseRendezvous:
             call_timeout.timeout_s = None
 
     # -- records ------------------------------------------------------------------------
+    def _server_now_ms(self) -> int | None:
+        """The database's current time, from our last write's `at` (None before one)."""
+        with self._lock:
+            anchor = self._server_anchor
+        if anchor is None:
+            return None
+        server_ms, at_s = anchor
+        return server_ms + int((self._monotonic() - at_s) * 1000)
+
     def _verify_node(self, public_key: bytes, node: Any, source: str) -> PeerRecord | None:
         if node is None:
             return None
         try:
             if not isinstance(node, Mapping):
                 raise MalformedRecord("node is not an object")
-            record = verify_text(node.get("record"), int(self._clock() * 1000))
+            record = verify_text(node.get(RECORD_FIELD), None)
             if record.public_key != public_key:
                 raise WrongKeyRecord(source)
+            record = fresh_by_server_time(record, node.get(ARRIVED_FIELD), self._server_now_ms())
+            with self._lock:
+                if record.timestamp_ms < self._newest.get(public_key, -1):
+                    raise ReplayedRecord(f"older than the newest seen for {source}")
+                self._newest[public_key] = record.timestamp_ms
         except RecordError as exc:
             self.rejected.add(exc.reason, source)
             return None
@@ -205,19 +242,38 @@ class FirebaseRendezvous:
             identity, name, addresses = self._identity, self._name, list(self._addresses)
             self._publish_due = False
         assert identity is not None
+        kid = key_id(identity.signing_public)
         try:
-            text = to_text(
-                sign_record(identity, name, addresses, int(self._clock() * 1000), self._lifetime_ms)
+            if self._last_sequence is None:  # after a restart: continue above what is out
+                self._last_sequence = self._published_sequence(identity.signing_public, kid)
+            sequence = max(int(self._clock() * 1000), self._last_sequence + 1)
+            text = to_text(sign_record(identity, name, addresses, sequence, self._lifetime_ms))
+            node = {RECORD_FIELD: text, ARRIVED_FIELD: SERVER_TIMESTAMP}
+            written = self._rest(
+                lambda db, t: db.child(PHONES_PATH, kid).set(node, t), self._http_timeout_s
             )
-            kid = key_id(identity.signing_public)
-            self._rest(
-                lambda db, t: db.child(PHONES_PATH, kid).set({"record": text}, t),
-                self._http_timeout_s,
-            )
+            self._last_sequence = sequence
+            at = written.get(ARRIVED_FIELD) if isinstance(written, Mapping) else None
+            if isinstance(at, int) and not isinstance(at, bool):
+                with self._lock:
+                    self._server_anchor = (at, self._monotonic())
         except BaseException:
             with self._lock:
                 self._publish_due = True
             raise
+
+    def _published_sequence(self, public_key: bytes, kid: str) -> int:
+        """The signed timestamp of our record in the database (-1 if none or not ours)."""
+        node = self._rest(
+            lambda db, t: db.child(PHONES_PATH, kid).get(t).val(), self._http_timeout_s
+        )
+        try:
+            record = verify_text(
+                node.get(RECORD_FIELD) if isinstance(node, Mapping) else None, None
+            )
+        except RecordError:
+            return -1
+        return record.timestamp_ms if record.public_key == public_key else -1
 
     def lookup(self, public_key: bytes, timeout_s: float) -> PeerRecord | None:
         kid = key_id(public_key)

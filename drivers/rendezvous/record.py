@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import dataclasses
 import ipaddress
 import re
 import struct
@@ -181,6 +182,24 @@ def verify_record(blob: bytes, now_ms: int | None) -> PeerRecord:
         addresses.append((host, port))
         offset += 1 + host_length + _PORT.size
     return PeerRecord(name, public_key, addresses, timestamp_ms, expires_ms)
+
+
+def fresh_by_server_time(
+    record: PeerRecord, at_ms: object, server_now_ms: int | None
+) -> PeerRecord:
+    """A record kept in a database, judged by the database's own clock, never a phone's:
+    fresh for its lifetime (expires - timestamp, a duration) from `at_ms`, the server's
+    time of its write. Returns it with the life already spent taken off its expiry, so a
+    holder that keeps it for `expires - timestamp` from now keeps it no longer than the
+    lifetime from the write. `server_now_ms` None (we have not written yet, so do not know
+    the server's time) takes it as written now, as a LAN announcement is."""
+    if not isinstance(at_ms, int) or isinstance(at_ms, bool) or at_ms < 0:
+        raise MalformedRecord("no server time of the write")
+    lifetime_ms = record.expires_ms - record.timestamp_ms
+    age_ms = 0 if server_now_ms is None else max(0, server_now_ms - at_ms)
+    if age_ms >= lifetime_ms:
+        raise ExpiredRecord(f"written {age_ms} ms ago by the server's clock")
+    return dataclasses.replace(record, expires_ms=record.expires_ms - age_ms)
 
 
 def to_text(blob: bytes) -> str:
