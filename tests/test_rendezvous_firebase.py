@@ -162,7 +162,7 @@ def _wait_published(project: Project, identity: Identity, count: int = 1) -> Non
     kid = key_id(identity.signing_public)
     project.server.wait_until(
         lambda: (
-            len(project.server.calls("PUT", kid)) >= count
+            len(project.server.calls("PATCH", kid)) >= count
             and project.server.get_raw(f"phones/{kid}") is not None
         )
     )
@@ -219,7 +219,7 @@ def test_rules_refusing_our_write_keep_us_offline_and_retrying(project: Project)
     phone = project.open(config)
     try:
         phone.start(mallory, "mallory", [("203.0.113.5", 1)])
-        project.server.wait_until(lambda: len(project.server.calls("PUT", "/phones/")) >= 2)
+        project.server.wait_until(lambda: len(project.server.calls("PATCH", "/phones/")) >= 2)
         assert phone.status() == {"firebase": False}
         assert project.server.get_raw(f"phones/{key_id(mallory.signing_public)}") is None
     finally:
@@ -394,7 +394,7 @@ def test_nothing_to_publish_is_a_retried_fault_not_a_dead_thread(project: Projec
 
 
 def test_an_update_during_a_publish_in_flight_is_published_too(project: Project) -> None:
-    """Regression: clearing the 'due' flag after the PUT lost an update made meanwhile."""
+    """Regression: clearing the 'due' flag after the write lost an update made meanwhile."""
     alice_id, alice, _ = _started(project, "alice")
     bob = project.open(project.device("bob"))
     watcher = Watcher()
@@ -402,9 +402,9 @@ def test_an_update_during_a_publish_in_flight_is_published_too(project: Project)
     fired: list[bool] = []
 
     def update_while_in_flight(method: str, keys: list[str]) -> None:
-        if method == "PUT" and not fired:
+        if method == "PATCH" and not fired:  # the record is published with an update
             fired.append(True)
-            alice.update(moved)  # arrives while her first PUT is being served
+            alice.update(moved)  # arrives while her first write is being served
 
     project.server.on_write = update_while_in_flight
     try:

@@ -249,8 +249,10 @@ class FirebaseRendezvous:
             sequence = max(int(self._clock() * 1000), self._last_sequence + 1)
             text = to_text(sign_record(identity, name, addresses, sequence, self._lifetime_ms))
             node = {RECORD_FIELD: text, ARRIVED_FIELD: SERVER_TIMESTAMP}
+            # update, not set: a set would erase the node's `offer`, and a re-publish (the
+            # addresses are re-gathered during a call) could wipe an answer in flight
             written = self._rest(
-                lambda db, t: db.child(PHONES_PATH, kid).set(node, t), self._http_timeout_s
+                lambda db, t: db.child(PHONES_PATH, kid).update(node, t), self._http_timeout_s
             )
             self._last_sequence = sequence
             at = written.get(ARRIVED_FIELD) if isinstance(written, Mapping) else None
