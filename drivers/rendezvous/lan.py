@@ -29,6 +29,7 @@ from collections.abc import Callable
 
 from zeroconf import (
     InterfaceChoice,
+    IPVersion,
     NonUniqueNameException,
     ServiceBrowser,
     ServiceInfo,
@@ -50,6 +51,7 @@ from drivers.rendezvous.base import (
     WrongKeyRecord,
     expand_wildcards,
     local_ipv4,
+    local_ipv6,
 )
 from drivers.rendezvous.record import RECORD_LIFETIME_MS, key_id, sign_record, to_text, verify_text
 from pysnac.contacts import Contact
@@ -134,7 +136,7 @@ class LanRendezvous:
             old_browser.cancel()
         if old_zc is not None:
             old_zc.close()
-        zc = Zeroconf(interfaces=self._interfaces)  # type: ignore[arg-type]
+        zc = Zeroconf(interfaces=self._interfaces, ip_version=IPVersion.All)  # type: ignore[arg-type]
         browser = ServiceBrowser(zc, SERVICE_TYPE, handlers=[self._on_state_change])
         with self._lock:
             self._zc, self._browser = zc, browser
@@ -166,7 +168,7 @@ class LanRendezvous:
         if not addresses:
             return None
         blob = sign_record(identity, name, addresses, self._now_ms(), self._lifetime_ms)
-        ips = [h for h, _ in addresses if _is_ip(h)] or local_ipv4()
+        ips = [h for h, _ in addresses if _is_ip(h)] or local_ipv4() + local_ipv6()
         kid = key_id(identity.signing_public)
         return ServiceInfo(
             SERVICE_TYPE,
@@ -319,8 +321,9 @@ class LanRendezvous:
 
 
 def network_addresses() -> tuple[str, ...]:
-    """The interface addresses zeroconf binds to (non-loopback IPv4), sorted."""
-    return tuple(sorted(local_ipv4()))
+    """The interface addresses zeroconf binds to and records offer (IPv4, and global or
+    unique local IPv6), sorted."""
+    return tuple(sorted(local_ipv4() + local_ipv6()))
 
 
 def _is_ip(host: str) -> bool:
