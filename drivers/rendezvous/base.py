@@ -233,13 +233,32 @@ def local_ipv4() -> list[str]:
     return found
 
 
+def local_ipv6() -> list[str]:
+    """This host's IPv6 addresses a peer beyond the link can use: global and unique local
+    ones (not loopback, not link-local: those need an interface the peer cannot name)."""
+    import ifaddr
+
+    found = []
+    for adapter in ifaddr.get_adapters():
+        for ip in adapter.ips:
+            if isinstance(ip.ip, tuple):
+                address = ipaddress.ip_address(ip.ip[0])
+                if not (address.is_loopback or address.is_link_local):
+                    found.append(str(address))
+    return found
+
+
 def expand_wildcards(addresses: list[Address]) -> list[Address]:
-    """Replace a 0.0.0.0 host by each local IPv4 address, keeping the port; at most
-    MAX_ADDRESSES, without repeats."""
+    """Replace a wildcard host by the local addresses of its family, keeping the port:
+    0.0.0.0 by each local IPv4 address, :: by each global or unique local IPv6 one (the
+    call socket bound to :: sends to IPv6 peers only, so no IPv4 address is offered for
+    it, nor IPv6 for 0.0.0.0). At most MAX_ADDRESSES, without repeats."""
     out: list[Address] = []
     for host, port in addresses:
         if host == "0.0.0.0":
             out.extend((ip, port) for ip in local_ipv4())
+        elif host == "::":
+            out.extend((ip, port) for ip in local_ipv6())
         else:
             out.append((host, port))
     return list(dict.fromkeys(out))[:MAX_ADDRESSES]
