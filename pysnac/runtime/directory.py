@@ -56,6 +56,7 @@ from pysnac.call_events import (
 from pysnac.contacts import Contact
 from pysnac.lcd_text import LOOKALIKE_MARK, lcd_name, looks_like
 from pysnac.limits import NAME_MAX_CHARS
+from pysnac.runtime.host_addresses import HostAddressWatcher
 
 if TYPE_CHECKING:
     from drivers.rendezvous.base import Address, PeerRecord, Rendezvous, Report, SigningIdentity
@@ -122,6 +123,7 @@ class Directory:
         self._watched: set[bytes] = set()
         self._new_keys: dict[str, tuple[bytes, str]] = {}  # casefolded name -> (key, fp)
         self._changed = threading.Condition()  # a record or a new key arrived
+        self._host_watcher: HostAddressWatcher | None = None
         self._on_offer: OfferWatcher | None = None
         self._addresses: list[Address] = []  # what start() published, for rename()
 
@@ -180,11 +182,23 @@ class Directory:
             timer, self._offer_timer = self._offer_timer, None
         if timer is not None:
             timer.cancel()
+        watcher, self._host_watcher = self._host_watcher, None
+        if watcher is not None:
+            watcher.close()
         if rendezvous is not None:
             try:
                 rendezvous.stop()
             except Exception:
                 log.exception("rendezvous stop failed")
+
+    def follow_host_addresses(self, addresses: list[Address]) -> None:
+        """Re-publish `addresses` whenever the host's addresses behind their wildcards
+        change (a late network, a new lease), on the `net-hosts` thread until `stop()`.
+        For phones without STUN/TURN; with them, the ICE reachability thread does it."""
+        from drivers.rendezvous.base import expand_wildcards
+
+        watcher = HostAddressWatcher(addresses, lambda: expand_wildcards(addresses), self.update)
+        self._host_watcher = watcher.start()
 
     def update(self, addresses: list[Address]) -> None:
         """Re-publish our record with new addresses (the network changed)."""
