@@ -10,7 +10,6 @@ address changes (a new lease) and alice follows it to the new one and calls him 
 from __future__ import annotations
 
 import os
-import shutil
 import subprocess
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from tests.test_e2e_rendezvous import WAIT_S, Rig
-from tests.test_rendezvous_lan import inside
+from tests.test_rendezvous_lan import inside, veth_namespaces
 
 pytestmark = pytest.mark.netns
 
@@ -36,40 +35,8 @@ def _ip(*args: str) -> None:
 @pytest.fixture
 def link() -> Iterator[None]:
     """alice's namespace with its address; bob's with the link up but no address yet."""
-    if os.geteuid() != 0:
-        pytest.skip("needs root to create network namespaces (mDNS never on the host's net)")
-    if shutil.which("ip") is None:
-        pytest.skip("needs iproute2 (`ip netns`)")
-    try:
-        _ip("netns", "add", NS_A)
-        _ip("netns", "add", NS_B)
-        _ip(
-            "link",
-            "add",
-            DEV_A,
-            "netns",
-            NS_A,
-            "type",
-            "veth",
-            "peer",
-            "name",
-            DEV_B,
-            "netns",
-            NS_B,
-        )
-        for ns, dev in ((NS_A, DEV_A), (NS_B, DEV_B)):
-            _ip("-n", ns, "link", "set", "lo", "up")
-            _ip("-n", ns, "link", "set", dev, "up")
-        _ip("-n", NS_A, "addr", "add", f"{IP_A}/24", "dev", DEV_A)
-    except subprocess.CalledProcessError as exc:
-        for ns in (NS_A, NS_B):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
-        pytest.skip(f"cannot create network namespaces: {exc.stderr.decode().strip()}")
-    try:
+    with veth_namespaces(((NS_A, DEV_A), (NS_B, DEV_B)), {NS_A: f"{IP_A}/24"}):
         yield
-    finally:
-        for ns in (NS_A, NS_B):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
 
 
 class TwoNamespaceRig(Rig):

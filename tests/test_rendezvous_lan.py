@@ -68,40 +68,59 @@ def inside(namespace: str) -> Iterator[None]:
         os.close(home_fd)
 
 
-@pytest.fixture(scope="module")
-def namespaces() -> Iterator[None]:
+@contextlib.contextmanager
+def veth_namespaces(
+    ends: tuple[tuple[str, str], tuple[str, str]], addresses: dict[str, str]
+) -> Iterator[None]:
+    """Two namespaces (`ends`: namespace, device) joined by a veth pair, lo and both ends
+    up, `addresses` (namespace -> CIDR) set. The test is skipped when they cannot be made
+    (not root, no iproute2); they are deleted afterwards. mDNS never on the host's net."""
     if os.geteuid() != 0:
         pytest.skip("needs root to create network namespaces")
     if shutil.which("ip") is None:
         pytest.skip("needs iproute2 (`ip netns`)")
+    (ns_a, dev_a), (ns_b, dev_b) = ends
+
+    def delete() -> None:
+        for ns in (ns_a, ns_b):
+            subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
+
     try:
-        _ip("netns", "add", NS_A)
-        _ip("netns", "add", NS_B)
+        _ip("netns", "add", ns_a)
+        _ip("netns", "add", ns_b)
         _ip(
             "link",
             "add",
-            "rdvA",
+            dev_a,
             "netns",
-            NS_A,
+            ns_a,
             "type",
             "veth",
             "peer",
             "name",
-            "rdvB",
+            dev_b,
             "netns",
-            NS_B,
+            ns_b,
         )
-        for ns, dev, ip in ((NS_A, "rdvA", IP_A), (NS_B, "rdvB", IP_B)):
-            _ip("-n", ns, "addr", "add", f"{ip}/24", "dev", dev)
+        for ns, dev in ends:
             _ip("-n", ns, "link", "set", "lo", "up")
             _ip("-n", ns, "link", "set", dev, "up")
+            if ns in addresses:
+                _ip("-n", ns, "addr", "add", addresses[ns], "dev", dev)
     except subprocess.CalledProcessError as exc:
-        for ns in (NS_A, NS_B):
-            subprocess.run(["ip", "netns", "del", ns], capture_output=True)
+        delete()
         pytest.skip(f"cannot create network namespaces: {exc.stderr.decode().strip()}")
-    yield
-    for ns in (NS_A, NS_B):
-        subprocess.run(["ip", "netns", "del", ns], capture_output=True, timeout=10)
+    try:
+        yield
+    finally:
+        delete()
+
+
+@pytest.fixture(scope="module")
+def namespaces() -> Iterator[None]:
+    ends = ((NS_A, "rdvA"), (NS_B, "rdvB"))
+    with veth_namespaces(ends, {NS_A: f"{IP_A}/24", NS_B: f"{IP_B}/24"}):
+        yield
 
 
 def _lan(namespace: str, **kwargs: object):  # -> LanRendezvous
