@@ -226,8 +226,8 @@ def build_phone(
                 directory.start(post, identity, config.device.name, addresses)
                 if ice is not None:  # re-gather and re-publish as the network changes
                     watch_reachability(config, inner, directory, addresses[0], ice)
-                else:  # no STUN/TURN: the host's own addresses are all that can change
-                    directory.follow_host_addresses(addresses)
+                elif "firebase" in directory.kinds:  # the LAN backend follows the network
+                    directory.follow_host_addresses(addresses)  # itself; static publishes none
             except Exception:  # a rendezvous fault never stops the phone
                 log.exception("the rendezvous could not start")
 

@@ -5,8 +5,9 @@ A phone bound to a wildcard (0.0.0.0 or ::) publishes the host's addresses as th
 when the record went out. A late network at boot, a DHCP lease that moves, a Wi-Fi join:
 each changes them. The `net-hosts` thread lists them every HOST_POLL_S (one getifaddrs,
 tens of microseconds) and, when the list differs, hands the directory the same published
-addresses again, which each backend expands anew. The LAN backend follows the network by
-itself too; a second re-publish there is harmless.
+addresses again, which each backend expands anew. Only the Firebase backend needs it: the
+LAN backend polls the network itself (it must reopen zeroconf too), and static publishes
+nothing.
 """
 
 from __future__ import annotations
