@@ -72,6 +72,10 @@ class Direction:
     mouth_to_ear_ms: float | None
     pesq: float  # of the whole call from its first frame
     correlation: float
+    pesq_first_6s: float = float("nan")  # of the call's first 6 s (its start-up)
+    mouth_to_ear_p50_ms: float | None = None  # median over the call, window by window
+    heard_fraction: float = 0.0  # of the talker's 1 s windows, those the listener heard
+    frames_stretched: int = 0  # speech frames lengthened or shortened by a pitch period
     frames_recovered: int = 0  # redundant copies and in-band FEC
     survived: bool = True  # the listener's call ended by a hang-up, not "Call lost"
     end_reason: str = ""  # the listener's hang-up screen
@@ -117,21 +121,22 @@ def format_screen(name: str, elapsed: float, lines: list[str]) -> str:
     return f"{elapsed:7.2f} s  {name:<5} [{top:<16}] [{bottom:<16}]"
 
 
-def check_clip(path: Path) -> None:
-    """A clip that cannot be read is a one-line error before any phone starts."""
+def check_clip(path: Path, flag: str = "--clip") -> None:
+    """A clip that cannot be read is a one-line error, naming `flag`, before any phone
+    starts."""
     from demo.score import load_16k
     from pysnac.errors import UsageError
 
     if not path.is_file():
-        raise UsageError(f"--clip {path}: no such file")
+        raise UsageError(f"{flag} {path}: no such file")
     from drivers.audio.base import AudioDeviceError
 
     try:
         samples = load_16k(path)
     except AudioDeviceError as exc:
-        raise UsageError(f"--clip {path}: {exc.problem}") from exc
+        raise UsageError(f"{flag} {path}: {exc.problem}") from exc
     if len(samples) < 16000:
-        raise UsageError(f"--clip {path}: shorter than one second")
+        raise UsageError(f"{flag} {path}: shorter than one second")
 
 
 def repeat_clip(clip: Path, seconds: float, dest: Path) -> Path:
@@ -205,6 +210,7 @@ def run_demo(
     bob_network: str | None = None,
     impairment: Impairment | None = None,
     peer_lost_s: float | None = None,
+    bob_clip: Path = BOB_CLIP,
 ) -> DemoResult:
     """`real`: the phones use PyAudio on virtual devices (demo/sound.py); `lcd`: the phones'
     LCD kind (`plate-emulated` draws through the plate driver on the emulated plate).
@@ -213,8 +219,10 @@ def run_demo(
     given), in namespaces (demo/network.py). With an `impairment` (static addresses only,
     no `network`) the call goes through the impairment relay, else directly;
     `Impairment()` is the relay with a clean path (a bench's baseline row).
-    `peer_lost_s` overrides how long the phones ride out an outage."""
+    `peer_lost_s` overrides how long the phones ride out an outage; `bob_clip` is bob's
+    microphone."""
     check_clip(clip)
+    check_clip(bob_clip, "--bob-clip")
     static = (rendezvous is None or rendezvous.kind == "static") and not network
     if impairment is not None and not static:
         from pysnac.errors import UsageError
@@ -252,7 +260,7 @@ def run_demo(
         seconds = talk_s + CLIP_MARGIN_S
         said = {
             name: repeat_clip(source, seconds, (out / f"{name}_said.wav").resolve())
-            for name, source in (("alice", clip), ("bob", BOB_CLIP))
+            for name, source in (("alice", clip), ("bob", bob_clip))
         }
         alice_spec, bob_spec = prepare(
             Path(tmp),
@@ -305,12 +313,12 @@ def run_demo(
             raise DemoError(f"phone processes exited with {failed}")
         screens = {p.name: p.screens() for p in (alice, bob)}
     relay_report = relays[0].report() if relays else None
-    result = _summarise(timeline, logs, screens, said, out, relay_report)
+    # With real audio the recordings start with the players, not with the media devices:
+    # the marks say nothing of their offset (the players and recorders start together).
+    result = _summarise(timeline, logs, screens, said, out, relay_report, marks=not sound)
     result.clock_skew_s, result.call_back_ok = clock_skew_s, call_back_ok
-    if sound:  # the recordings start with the players, not with the media: no offset known
+    if sound:
         result.audio_path = sound.path
-        for direction in result.directions:
-            direction.mouth_to_ear_ms = None
     return result
 
 
@@ -408,7 +416,11 @@ def _summarise(
     said: dict[str, Path],
     out: Path,
     relay: dict[str, Any] | None = None,
+    *,
+    marks: bool = True,
 ) -> DemoResult:
+    """`marks`: the recordings start at the phones' media marks (the WAV devices), so the
+    marks give the offset between the talker's and the listener's device."""
     from demo.score import score_call
 
     calls = {}
@@ -422,12 +434,16 @@ def _summarise(
     for talker, listener in (("alice", "bob"), ("bob", "alice")):
         recording = out / f"{listener}_heard.wav"
         heard = calls[listener]["media"]
-        score = score_call(said[talker], recording)
         starts = (calls[talker]["marks"], calls[listener]["marks"])
-        mouth_to_ear = None
-        if "media_started" in starts[0] and "media_started" in starts[1]:
+        offset_ms = None
+        if marks and "media_started" in starts[0] and "media_started" in starts[1]:
             offset_ms = 1000.0 * (starts[1]["media_started"] - starts[0]["media_started"])
+        score = score_call(said[talker], recording, offset_ms if marks else 0.0)
+        mouth_to_ear = mouth_to_ear_p50 = None
+        if offset_ms is not None:
             mouth_to_ear = score.lag_ms + offset_ms
+            if score.lag_p50_ms == score.lag_p50_ms:  # not nan
+                mouth_to_ear_p50 = score.lag_p50_ms + offset_ms
         way = (relay or {}).get(ways[(talker, listener)], {})
         reason = timeline["end_reasons"].get(listener, "")
         directions.append(
@@ -443,6 +459,10 @@ def _summarise(
                 mouth_to_ear_ms=mouth_to_ear,
                 pesq=score.mos,
                 correlation=score.correlation,
+                pesq_first_6s=score.mos_first,
+                mouth_to_ear_p50_ms=mouth_to_ear_p50,
+                heard_fraction=score.heard_fraction,
+                frames_stretched=heard.get("accelerated", 0) + heard.get("expanded", 0),
                 frames_recovered=heard["fec_recovered"] + heard["redundancy_recovered"],
                 survived=reason in SURVIVED_REASONS,
                 end_reason=reason,
@@ -507,6 +527,8 @@ def format_summary(result: DemoResult) -> str:
     ]
     for d in result.directions:
         m2e = "n/a" if d.mouth_to_ear_ms is None else f"{d.mouth_to_ear_ms:.0f} ms"
+        if d.mouth_to_ear_p50_ms is not None:
+            m2e += f" (median over the call {d.mouth_to_ear_p50_ms:.0f} ms)"
         lines += [
             f"  {d.talker} -> {d.listener}:",
             f"    frames sent {d.frames_sent}, received {d.frames_received}, "
@@ -514,7 +536,7 @@ def format_summary(result: DemoResult) -> str:
             f"    pipeline delay: jitter buffer {d.jitter_buffer_ms:.0f} ms; "
             f"mouth-to-ear (from the recording) {m2e}",
             f"    PESQ-WB of the whole call, what {d.listener} heard vs what {d.talker} said: "
-            f"{d.pesq:.2f} (correlation {d.correlation:.2f})",
+            f"{d.pesq:.2f} (first 6 s {d.pesq_first_6s:.2f}; correlation {d.correlation:.2f})",
             f"    frames lost {d.frames_lost}, recovered {d.frames_recovered}, "
             f"concealed {d.frames_concealed}; "
             + ("call survived" if d.survived else "call did NOT survive")

@@ -109,7 +109,7 @@ def test_a_frame_is_delivered_when_its_period_has_passed(kind: str) -> None:
 
 def test_playout_blocks_until_the_speaker_takes_a_frame(tmp_path: Path) -> None:
     clock = ManualClock()
-    params = AudioParams(clock=clock, output_wav=tmp_path / "out.wav", playout_buffer_frames=2)
+    params = AudioParams(clock=clock, output_wav=tmp_path / "out.wav", playout_buffer_s=3 * FRAME_S)
     device = open_audio_device("wav", params)
     device.start()
     frames = [np.full(FRAME, k + 1, dtype="<i2").tobytes() for k in range(4)]
@@ -127,6 +127,32 @@ def test_playout_blocks_until_the_speaker_takes_a_frame(tmp_path: Path) -> None:
     values = np.round(played * 32768).astype(int).reshape(-1, FRAME)[:, 0]
     assert values.tolist() == [1, 2, 3, 4]
     assert device.stats().frames_played == 4
+    assert device.stats().output_underruns == 0
+
+
+def test_the_next_frame_goes_in_once_ten_ms_are_left_as_on_the_real_card(
+    tmp_path: Path,
+) -> None:
+    clock = ManualClock()
+    device = open_audio_device("wav", AudioParams(clock=clock, output_wav=tmp_path / "o.wav"))
+    device.start()
+    device.write_frame(np.full(FRAME, 1, dtype="<i2").tobytes())  # plays at once
+    second = threading.Thread(
+        target=device.write_frame, args=(np.full(FRAME, 2, dtype="<i2").tobytes(),), daemon=True
+    )
+    second.start()
+    assert clock.wait_for_waiters(1, WAIT_S)
+    clock.advance(FRAME_S / 4)  # 15 ms of the first frame still to play: no room
+    assert clock.wait_for_waiters(1, WAIT_S)
+    assert second.is_alive()
+    clock.advance(FRAME_S / 4)  # 10 ms left: 30 ms of buffer holds both
+    second.join(WAIT_S)
+    assert not second.is_alive()
+    clock.advance(FRAME_S)
+    device.stop()
+    _, played = read_wav(tmp_path / "o.wav")
+    values = np.round(played * 32768).astype(int).reshape(-1, FRAME)[:, 0]
+    assert values.tolist() == [1, 2]  # back to back: no silence between them
     assert device.stats().output_underruns == 0
 
 
@@ -229,9 +255,10 @@ def test_a_bad_wav_is_a_named_device_error(tmp_path: Path) -> None:
 def test_the_recording_is_a_valid_48k_wav_after_stop(tmp_path: Path) -> None:
     clock = ManualClock()
     out = tmp_path / "o.wav"
-    device = open_audio_device("wav", AudioParams(clock=clock, output_wav=out))
+    params = AudioParams(clock=clock, output_wav=out, playout_buffer_s=2 * FRAME_S)
+    device = open_audio_device("wav", params)
     device.start()
-    for _ in range(2):
+    for _ in range(2):  # both fit in the buffer: nothing waits
         device.write_frame(bytes(2 * FRAME))
     device.stop()
     device.stop()

@@ -148,8 +148,13 @@ def test_outage_flag_and_description() -> None:
         (["--outage", "5"], "--outage '5' is not AT_S:SECONDS (e.g. 8:5)"),
         (
             ["--loss", "5", "--rendezvous", "firebase"],
-            "--loss, --burst, --delay, --jitter and --outage need static addresses",
+            "--loss, --burst, --delay, --jitter, --outage and --relay need static addresses",
         ),
+        (
+            ["--relay", "--rendezvous", "lan"],
+            "--loss, --burst, --delay, --jitter, --outage and --relay need static addresses",
+        ),
+        (["--bob-clip", "no-such.wav"], "--bob-clip no-such.wav: no such file"),
     ],
 )
 def test_demo_flags_are_checked_with_one_line(flags: list[str], message: str) -> None:

@@ -56,7 +56,10 @@ class AudioParams:
     output_wav: Path | None = None
     loop_input: bool = False
     clock: Clock | None = None  # wav/silence pacing; None -> MonotonicClock()
-    playout_buffer_frames: int = 2  # how much the device may queue for playout
+    # How much audio a virtual device's speaker buffer holds, the frame playing included:
+    # a 20 ms frame goes in once no more than 10 ms is left, as on the real card (PortAudio
+    # periods of 10 ms, at most three queued through PulseAudio: pyaudio_device.py).
+    playout_buffer_s: float = 0.030
 
     @property
     def frame_bytes(self) -> int:

@@ -6,8 +6,9 @@ A virtual device behaves like a sound card whose crystal is the injected `Clock`
   `CAPTURE_BUFFER_FRAMES` behind loses the oldest frames, counted as one input overflow
   per stall (what a real card's ring buffer does).
 - playout: the speaker plays one frame per frame_s from the first write; `write_frame`
-  blocks while `playout_buffer_frames` frames wait. A slot with nothing queued plays
-  silence and counts one underrun per gap, so the recording stays time-aligned.
+  blocks until the frame fits in `playout_buffer_s` of audio (what is queued plus what is
+  left of the frame playing), as a real card's ring buffer does. A slot with nothing
+  queued plays silence and counts one underrun per gap, so the recording stays aligned.
 Subclasses say where captured frames come from and where played frames go.
 """
 
@@ -99,17 +100,22 @@ class PacedDevice:
                 self._play_t = self.clock.now()  # the speaker starts with this frame
             else:
                 self._drain(self.clock.now())
+        frame_s = self.params.frame_s
+        room_s = max(frame_s, self.params.playout_buffer_s)  # a frame always fits, at worst
         while True:
             with self._lock:
                 if self._stopped.is_set():
                     return
-                if len(self._queue) < max(1, self.params.playout_buffer_frames):
+                now = self.clock.now()
+                assert self._play_t is not None
+                # Buffered: the frames waiting, and what is left of the one playing now.
+                held_s = len(self._queue) * frame_s + max(0.0, self._play_t - now)
+                if held_s + frame_s <= room_s + 1e-9:
                     self._queue.append(pcm)
-                    self._drain(self.clock.now())
+                    self._drain(now)
                     return
-                next_slot = self._play_t
-            assert next_slot is not None
-            if not self.clock.wait_until(next_slot, self._stopped):
+                room_at = now + held_s + frame_s - room_s  # when enough has played
+            if not self.clock.wait_until(room_at, self._stopped):
                 return
             with self._lock:
                 self._drain(self.clock.now())

@@ -28,6 +28,12 @@ def configure(parser: argparse.ArgumentParser) -> None:
         "--clip", type=Path, metavar="WAV", help="alice's microphone (default: a bundled clip)"
     )
     parser.add_argument(
+        "--bob-clip",
+        type=Path,
+        metavar="WAV",
+        help="bob's microphone (default: a bundled synthetic voice)",
+    )
+    parser.add_argument(
         "--out",
         type=Path,
         default=Path("out/demo"),
@@ -104,6 +110,11 @@ def configure(parser: argparse.ArgumentParser) -> None:
         help="nothing passes for SECONDS from AT_S after the first packet (repeatable)",
     )
     path.add_argument("--seed", type=int, default=1, help="the impairment's random seed")
+    path.add_argument(
+        "--relay",
+        action="store_true",
+        help="go through the relay even with nothing impaired (a baseline for the rows above)",
+    )
 
 
 def impairment(args: argparse.Namespace) -> Impairment:
@@ -142,7 +153,7 @@ def main(args: argparse.Namespace) -> int:
         in_private_netns,
         rerun_in_private_netns,
     )
-    from demo.run import ALICE_CLIP, format_summary, run_demo
+    from demo.run import ALICE_CLIP, BOB_CLIP, format_summary, run_demo
     from pysnac.errors import UsageError
 
     clip = args.clip or ALICE_CLIP
@@ -151,9 +162,12 @@ def main(args: argparse.Namespace) -> int:
     choice = RendezvousChoice(args.rendezvous, args.firebase_url, args.firebase_config)
     choice.check()
     path = impairment(args)
-    if not path.clean and choice.kind != "static":
-        raise UsageError("--loss, --burst, --delay, --jitter and --outage need static addresses")
-    if not path.clean and (args.network is not None or args.interactive):
+    relayed = args.relay or not path.clean
+    if relayed and choice.kind != "static":
+        raise UsageError(
+            "--loss, --burst, --delay, --jitter, --outage and --relay need static addresses"
+        )
+    if relayed and (args.network is not None or args.interactive):
         raise UsageError("an impaired path goes without --network and --interactive")
     if args.interactive:
         if choice.kind != "static":
@@ -183,7 +197,8 @@ def main(args: argparse.Namespace) -> int:
         lcd=args.lcd,
         clock_skew_s=args.clock_skew,
         network=args.network,
-        impairment=None if path.clean else path,  # clean: phone to phone, no relay
+        impairment=path if relayed else None,  # else phone to phone, no relay
+        bob_clip=args.bob_clip or BOB_CLIP,
     )
     if args.json:
         data = asdict(result)
