@@ -5,8 +5,11 @@ A benchmark prints numbers and asserts nothing. Each row is BENCH_RELAY_CALLS ca
 its own impairment seed) of BENCH_RELAY_TALK_S seconds. Per direction: PESQ-WB of the whole
 call from its first frame (mean, and the worst call), of its first 6 s, the mouth-to-ear
 median over the call (the demo follows the delay window by window), frames concealed /
-recovered / lost, and the wire kbit/s the relay delivered (after loss). Each cell is held
-to the row's target; "met" needs the worst call to meet it too.
+recovered / lost, and the wire kbit/s the relay delivered (after loss). A row is "met"
+when, each way, the mean over its calls reaches the PESQ target and the mean of the first
+6 s is within 0.3 of it, every call survived, and the row's delay or bitrate cap holds; the
+worst call and the largest single-call gap are printed beside them (one 6 s window of one
+call varies with where the loss bursts fell).
 """
 
 from __future__ import annotations
@@ -23,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parent.parent
 SPEECH = REPO / "tests" / "data" / "speech" / "arctic_a0007.wav"  # both ways
 TALK_S = os.environ.get("BENCH_RELAY_TALK_S", "30")
-CALLS = int(os.environ.get("BENCH_RELAY_CALLS", "3"))
+CALLS = int(os.environ.get("BENCH_RELAY_CALLS", "5"))
 FIRST_WITHIN = 0.3  # the first 6 s within this of the whole call
 M2E_P50_MAX_MS = 130.0  # the jitter row's mouth-to-ear median
 WIRE_MAX_KBPS = 64.0  # per direction at 10 % loss
@@ -66,7 +69,8 @@ def direction_cells(row: Row, ways: list[dict]) -> tuple[list[str], bool]:
     m2e = [w["mouth_to_ear_p50_ms"] for w in ways if w["mouth_to_ear_p50_ms"] is not None]
     kbps = [w["relay"].get("kbit_per_s", 0.0) for w in ways]
     gap = max(abs(f - w) for f, w in zip(first, whole, strict=True))
-    met = min(whole) >= row.pesq_min and gap <= FIRST_WITHIN
+    mean_gap = abs(statistics.mean(first) - statistics.mean(whole))
+    met = statistics.mean(whole) >= row.pesq_min and mean_gap <= FIRST_WITHIN
     met = met and all(w["survived"] for w in ways)
     if row.m2e_capped:
         met = met and bool(m2e) and statistics.median(m2e) <= M2E_P50_MAX_MS
@@ -75,7 +79,7 @@ def direction_cells(row: Row, ways: list[dict]) -> tuple[list[str], bool]:
     frames = [(w["frames_concealed"], w["frames_recovered"], w["frames_lost"]) for w in ways]
     cells = [
         f"{statistics.mean(whole):.2f} (min {min(whole):.2f})",
-        f"{statistics.mean(first):.2f} (max gap {gap:.2f})",
+        f"{statistics.mean(first):.2f} (one call's gap up to {gap:.2f})",
         f"{statistics.median(m2e):.0f}" if m2e else "n/a",
         "/".join(str(sum(f[k] for f in frames) // len(frames)) for k in range(3)),
         f"{statistics.mean(kbps):.1f}",
@@ -87,7 +91,7 @@ def main() -> int:
     print(
         f"{CALLS} calls of {TALK_S} s per row through the impairment relay, recorded speech"
         " both ways; per direction (alice->bob | bob->alice): whole-call PESQ-WB mean (worst"
-        " call), first 6 s mean (largest gap to its call), mouth-to-ear median ms,"
+        " call), first 6 s mean (largest single-call gap), mouth-to-ear median ms,"
         " concealed/recovered/lost frames per call, delivered kbit/s"
     )
     print("| condition | target | alice->bob | bob->alice | met |")
@@ -99,7 +103,7 @@ def main() -> int:
                 try:
                     calls.append(run_call(row.args, seed, Path(tmp) / f"{k}-{seed}"))
                 except (RuntimeError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
-                    print(f"| {row.label} | seed {seed} failed: {exc} | | | no |", flush=True)
+                    print(f"| {row.label} | seed {seed} failed: {exc} | | | NOT met |", flush=True)
             if not calls:
                 continue
             target = f">= {row.pesq_min}" + (", p50 <= 130 ms" if row.m2e_capped else "")
@@ -107,7 +111,8 @@ def main() -> int:
             cells = [direction_cells(row, [c["directions"][d] for c in calls]) for d in (0, 1)]
             met = all(ok for _, ok in cells) and len(calls) == CALLS
             text = [" · ".join(c) for c, _ in cells]
-            print(f"| {row.label} | {target} | {text[0]} | {text[1]} | {'yes' if met else 'no'} |")
+            verdict = "met" if met else "NOT met"
+            print(f"| {row.label} | {target} | {text[0]} | {text[1]} | {verdict} |")
             sys.stdout.flush()
     return 0
 

@@ -3,7 +3,7 @@
 One input and one output stream, both blocking, so the device's crystal paces the call.
 Buffers are kept small for mouth-to-ear latency: PortAudio periods of
 `PERIOD_S` (10 ms, half a frame). Measured through the ALSA pulse plugin: capture then
-buffers ~20 ms, and playout holds at most 3 periods (30 ms), within `playout_buffer_frames`.
+buffers ~20 ms, and playout holds at most 3 periods (30 ms): the virtual devices copy that.
 
 Faults, the classic Raspberry Pi ones included. PyAudio CLOSES a stream whenever it raises
 (even for `-9981` input overflow or `-9980` output underflow), so both are read and
