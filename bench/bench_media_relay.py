@@ -2,14 +2,14 @@
 the impairment relay on loopback, recorded speech both ways; prints what each listener heard.
 
 A benchmark prints numbers and asserts nothing. Each row is BENCH_RELAY_CALLS calls (each
-its own impairment seed) of BENCH_RELAY_TALK_S seconds. Per direction: PESQ-WB of the whole
-call from its first frame (mean, and the worst call), of its first 6 s, the mouth-to-ear
-median over the call (the demo follows the delay window by window), frames concealed /
-recovered / lost, and the wire kbit/s the relay delivered (after loss). A row is "met"
-when, each way, the mean over its calls reaches the PESQ target and the mean of the first
-6 s is within 0.3 of it, every call survived, and the row's delay or bitrate cap holds; the
-worst call and the largest single-call gap are printed beside them (one 6 s window of one
-call varies with where the loss bursts fell).
+its own impairment seed, from BENCH_RELAY_FIRST_SEED) of BENCH_RELAY_TALK_S seconds. Per
+direction: PESQ-WB of the whole call from its first frame (mean, and the worst call), of
+its first 6 s, the mouth-to-ear median over the call (the demo follows the delay window by
+window), frames concealed / recovered / lost, and the wire kbit/s the relay delivered
+(after loss). A row is "met" when, each way, the mean over its calls reaches the PESQ
+target and the mean of the first 6 s is within 0.3 of it, every call survived, and the
+row's delay or bitrate cap holds; the worst call and the largest single-call gap are
+printed beside them (one 6 s window of one call varies with where the loss bursts fell).
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parent.parent
 SPEECH = REPO / "tests" / "data" / "speech" / "arctic_a0007.wav"  # both ways
 TALK_S = os.environ.get("BENCH_RELAY_TALK_S", "30")
 CALLS = int(os.environ.get("BENCH_RELAY_CALLS", "5"))
+FIRST_SEED = int(os.environ.get("BENCH_RELAY_FIRST_SEED", "1"))  # impairment seeds from here
 FIRST_WITHIN = 0.3  # the first 6 s within this of the whole call
 M2E_P50_MAX_MS = 130.0  # the jitter row's mouth-to-ear median
 WIRE_MAX_KBPS = 64.0  # per direction at 10 % loss
@@ -99,7 +100,7 @@ def main() -> int:
     with tempfile.TemporaryDirectory(prefix=f"bench-relay-{os.getpid()}-") as tmp:
         for k, row in enumerate(ROWS):
             calls = []
-            for seed in range(1, CALLS + 1):
+            for seed in range(FIRST_SEED, FIRST_SEED + CALLS):
                 try:
                     calls.append(run_call(row.args, seed, Path(tmp) / f"{k}-{seed}"))
                 except (RuntimeError, subprocess.TimeoutExpired, json.JSONDecodeError) as exc:
