@@ -66,7 +66,8 @@ def run_call(args: tuple[str, ...], seed: int, out: Path) -> dict:
 def direction_cells(row: Row, ways: list[dict]) -> tuple[list[str], bool]:
     """One direction over the row's calls: its cells and whether it met every target."""
     whole = [w["pesq"] for w in ways]
-    first = [w["pesq_first_6s"] for w in ways]
+    # A call shorter than 6 s has no first 6 s of its own: it counts as its whole.
+    first = [w["pesq_first_6s"] or w["pesq"] for w in ways]
     m2e = [w["mouth_to_ear_p50_ms"] for w in ways if w["mouth_to_ear_p50_ms"] is not None]
     kbps = [w["relay"].get("kbit_per_s", 0.0) for w in ways]
     gap = max(abs(f - w) for f, w in zip(first, whole, strict=True))

@@ -19,6 +19,7 @@ concealed, whether the call survived, and how soon after each outage the audio c
 
 from __future__ import annotations
 
+import math
 import tempfile
 import threading
 import time
@@ -72,7 +73,7 @@ class Direction:
     mouth_to_ear_ms: float | None
     pesq: float  # of the whole call from its first frame
     correlation: float
-    pesq_first_6s: float = float("nan")  # of the call's first 6 s (its start-up)
+    pesq_first_6s: float | None = None  # of the call's first 6 s (None: a shorter call)
     mouth_to_ear_p50_ms: float | None = None  # median over the call, window by window
     heard_fraction: float = 0.0  # of the talker's 1 s windows, those the listener heard
     frames_stretched: int = 0  # speech frames lengthened or shortened by a pitch period
@@ -459,7 +460,7 @@ def _summarise(
                 mouth_to_ear_ms=mouth_to_ear,
                 pesq=score.mos,
                 correlation=score.correlation,
-                pesq_first_6s=score.mos_first,
+                pesq_first_6s=None if math.isnan(score.mos_first) else score.mos_first,
                 mouth_to_ear_p50_ms=mouth_to_ear_p50,
                 heard_fraction=score.heard_fraction,
                 frames_stretched=heard.get("accelerated", 0) + heard.get("expanded", 0),
@@ -536,7 +537,9 @@ def format_summary(result: DemoResult) -> str:
             f"    pipeline delay: jitter buffer {d.jitter_buffer_ms:.0f} ms; "
             f"mouth-to-ear (from the recording) {m2e}",
             f"    PESQ-WB of the whole call, what {d.listener} heard vs what {d.talker} said: "
-            f"{d.pesq:.2f} (first 6 s {d.pesq_first_6s:.2f}; correlation {d.correlation:.2f})",
+            f"{d.pesq:.2f} ("
+            + ("" if d.pesq_first_6s is None else f"first 6 s {d.pesq_first_6s:.2f}; ")
+            + f"correlation {d.correlation:.2f})",
             f"    frames lost {d.frames_lost}, recovered {d.frames_recovered}, "
             f"concealed {d.frames_concealed}; "
             + ("call survived" if d.survived else "call did NOT survive")
