@@ -443,7 +443,7 @@ def _summarise(
         mouth_to_ear = mouth_to_ear_p50 = None
         if offset_ms is not None:
             mouth_to_ear = score.lag_ms + offset_ms
-            if score.lag_p50_ms == score.lag_p50_ms:  # not nan
+            if not math.isnan(score.lag_p50_ms):
                 mouth_to_ear_p50 = score.lag_p50_ms + offset_ms
         way = (relay or {}).get(ways[(talker, listener)], {})
         reason = timeline["end_reasons"].get(listener, "")
