@@ -53,8 +53,7 @@ def find_lag(
     `bounds` (lowest, highest) limits the search where the caller knows the delay's range:
     a talker repeating one clip matches one repetition late almost as well."""
     size = 1 << int(np.ceil(np.log2(len(recording) + len(reference))))
-    spectrum = np.fft.rfft(recording, size) * np.conj(np.fft.rfft(reference, size))
-    corr = np.fft.irfft(spectrum, size)
+    corr = _cross_correlation(recording, reference, size)
     ahead = corr[: max(1, len(recording) - len(reference) // 2)]
     before = corr[size - len(reference) // 2 :]  # lags -len(reference)//2 .. -1
     lags = np.concatenate([np.arange(-len(before), 0), np.arange(len(ahead))])
@@ -64,9 +63,20 @@ def find_lag(
         if np.any(inside):
             lags, peaks = lags[inside], peaks[inside]
     lag = int(lags[int(np.argmax(peaks))])
-    segment, ref = _overlap(reference, recording, lag)
-    denom = float(np.linalg.norm(segment) * np.linalg.norm(ref)) or 1.0
-    return lag, float(np.dot(segment, ref)) / denom
+    return lag, _match(*_overlap(reference, recording, lag))
+
+
+def _cross_correlation(signal: np.ndarray, pattern: np.ndarray, size: int) -> np.ndarray:
+    """corr[k] = sum of signal[k + i] * pattern[i], by FFT over `size` (a power of two at
+    least len(signal) + len(pattern), so nothing wraps into the lags looked at)."""
+    spectrum = np.fft.rfft(signal, size) * np.conj(np.fft.rfft(pattern, size))
+    return np.fft.irfft(spectrum, size)
+
+
+def _match(a: np.ndarray, b: np.ndarray) -> float:
+    """Normalised correlation of two equal-length stretches, 0 for silence."""
+    denom = float(np.linalg.norm(a) * np.linalg.norm(b)) or 1.0
+    return float(np.dot(a, b)) / denom
 
 
 def _overlap(
@@ -150,10 +160,8 @@ def window_lags(reference: np.ndarray, recording: np.ndarray, lag: int) -> list[
         if len(around) < window or not np.any(part):
             continue
         size = 1 << int(np.ceil(np.log2(len(around) + window)))
-        corr = np.fft.irfft(np.fft.rfft(around, size) * np.conj(np.fft.rfft(part, size)), size)
+        corr = _cross_correlation(around, part, size)
         best = int(np.argmax(corr[: len(around) - window + 1]))
-        found = around[best : best + window]
-        denom = float(np.linalg.norm(found) * np.linalg.norm(part)) or 1.0
-        if float(np.dot(found, part)) / denom >= LAG_MIN_CORRELATION:
+        if _match(around[best : best + window], part) >= LAG_MIN_CORRELATION:
             lags.append(low + best - start)
     return lags
