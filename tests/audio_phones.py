@@ -1,4 +1,4 @@
-"""Whole phones in this process with real sound devices, for the issue-6 audio tests.
+"""Whole phones in this process with real sound devices, for the audio tests.
 
 Each phone is what `main.py run` builds (`build_phone` with the UDP call service of
 `udp_call_service_factory`, a headless LCD) from a config written by the demo's helpers,
@@ -21,7 +21,7 @@ from pathlib import Path
 
 from demo.phones import PhoneSpec, make_phone_folder, write_config
 from drivers.lcd.headless import HeadlessLcd
-from pysnac.config import load_config
+from pysnac.config import Config, load_config
 from pysnac.runtime.app import Phone, build_phone
 from pysnac.runtime.factory import udp_call_service_factory
 from pysnac.screen import GLYPH_PHONE, Button
@@ -40,6 +40,20 @@ def wait_until(predicate: Callable[[], bool], timeout_s: float = WAIT_S) -> bool
             return False
         pause.wait(POLL_S)
     return True
+
+
+def start_headless_phone(config: Config, **build: object) -> tuple[Phone, HeadlessLcd]:
+    """A phone as `main.py run` builds it from `config` (UDP call service, a headless LCD),
+    started; `build` goes to `build_phone` (e.g. check_audio_at_start)."""
+    lcd = HeadlessLcd()
+    phone = build_phone(
+        config,
+        lcd=lcd,
+        call_service_factory=udp_call_service_factory(config),
+        **build,  # type: ignore[arg-type]
+    )
+    phone.start()
+    return phone, lcd
 
 
 class InProcessPhones:
@@ -71,12 +85,7 @@ class InProcessPhones:
             peers = [other for other in self.specs.values() if other is not spec]
             write_config(spec, peers, **self.audio[name])  # type: ignore[arg-type]
             config = load_config(spec.folder / "config.toml")
-            lcd = HeadlessLcd()
-            phone = build_phone(
-                config, lcd=lcd, call_service_factory=udp_call_service_factory(config)
-            )
-            phone.start()
-            self.phones[name] = (phone, lcd)
+            self.phones[name] = start_headless_phone(config)
         for phone, _ in self.phones.values():
             assert phone.service.wait_ready(WAIT_S)
 

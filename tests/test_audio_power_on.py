@@ -13,11 +13,10 @@ from demo.phones import make_phone_folder, write_config
 from demo.pulse_rig import PulseRig
 from drivers.lcd.headless import HeadlessLcd
 from pysnac.config import load_config
-from pysnac.runtime.app import Phone, build_phone
-from pysnac.runtime.factory import udp_call_service_factory
+from pysnac.runtime.app import Phone
 from pysnac.screen import GLYPH_CUT, Button
 from pysnac_fsm import table
-from tests.audio_phones import wait_until
+from tests.audio_phones import start_headless_phone, wait_until
 
 WAIT_S = 10.0
 
@@ -29,14 +28,7 @@ def start_phone(tmp_path: Path) -> Iterator:
     def start(**audio: object) -> tuple[Phone, HeadlessLcd]:
         alice, bob = make_phone_folder(tmp_path, "alice"), make_phone_folder(tmp_path, "bob")
         config = load_config(write_config(alice, [bob], **audio))  # type: ignore[arg-type]
-        lcd = HeadlessLcd()
-        phone = build_phone(
-            config,
-            lcd=lcd,
-            call_service_factory=udp_call_service_factory(config),
-            check_audio_at_start=True,
-        )
-        phone.start()
+        phone, lcd = start_headless_phone(config, check_audio_at_start=True)
         started.append(phone)
         return phone, lcd
 

@@ -14,11 +14,10 @@ from demo.phones import make_phone_folder, write_config
 from drivers.lcd.headless import HeadlessLcd
 from pysnac.config import load_config
 from pysnac.history import History
-from pysnac.runtime.app import Phone, build_phone
-from pysnac.runtime.factory import udp_call_service_factory
+from pysnac.runtime.app import Phone
 from pysnac.screen import Button
 from pysnac_fsm import table
-from tests.audio_phones import wait_until
+from tests.audio_phones import start_headless_phone, wait_until
 
 WAIT_S = 10.0
 
@@ -32,15 +31,7 @@ def phones(tmp_path: Path) -> Iterator[dict[str, tuple[Phone, HeadlessLcd]]]:
     try:
         for spec in (alice, bob):
             config = load_config(spec.folder / "config.toml")
-            lcd = HeadlessLcd()
-            phone = build_phone(
-                config,
-                lcd=lcd,
-                call_service_factory=udp_call_service_factory(config),
-                check_audio_at_start=True,
-            )
-            phone.start()
-            running[spec.name] = (phone, lcd)
+            running[spec.name] = start_headless_phone(config, check_audio_at_start=True)
         yield running
     finally:
         for phone, _ in running.values():
