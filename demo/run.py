@@ -41,6 +41,7 @@ from demo.phones import (
 )
 from demo.rendezvous import DemoDirectory, RendezvousChoice, demo_directory
 from demo.sound import WAV_PATH, real_audio
+from pysnac.media.codec import CodecParams
 from pysnac.runtime.factory import CLOCK_SKEW_ENV
 
 ALICE_CLIP = REPO / "assets" / "alice_arctic_a0007.wav"
@@ -75,7 +76,9 @@ class Direction:
     correlation: float
     pesq_first_6s: float | None = None  # of the call's first 6 s (None: a shorter call)
     mouth_to_ear_p50_ms: float | None = None  # median over the call, window by window
-    heard_fraction: float = 0.0  # of the talker's 1 s windows, those the listener heard
+    # Of the media the listener received, the share in which the talker's speech was found
+    # (the recording also runs before and after the call: those seconds are not counted).
+    heard_fraction: float = 0.0
     frames_stretched: int = 0  # speech frames lengthened or shortened by a pitch period
     frames_recovered: int = 0  # redundant copies and in-band FEC
     survived: bool = True  # the listener's call ended by a hang-up, not "Call lost"
@@ -422,7 +425,7 @@ def _summarise(
 ) -> DemoResult:
     """`marks`: the recordings start at the phones' media marks (the WAV devices), so the
     marks give the offset between the talker's and the listener's device."""
-    from demo.score import score_call
+    from demo.score import heard_fraction, score_call
 
     calls = {}
     for name, records in logs.items():
@@ -462,7 +465,9 @@ def _summarise(
                 correlation=score.correlation,
                 pesq_first_6s=None if math.isnan(score.mos_first) else score.mos_first,
                 mouth_to_ear_p50_ms=mouth_to_ear_p50,
-                heard_fraction=score.heard_fraction,
+                heard_fraction=heard_fraction(
+                    score.heard_s, heard["received"] * CodecParams().frame_s
+                ),
                 frames_stretched=heard.get("accelerated", 0) + heard.get("expanded", 0),
                 frames_recovered=heard["fec_recovered"] + heard["redundancy_recovered"],
                 survived=reason in SURVIVED_REASONS,

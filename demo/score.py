@@ -33,8 +33,8 @@ class Score:
     mos_first: float = float("nan")  # PESQ-WB of the first FIRST_SCORED_S from the lag
     lag_p50_ms: float = float("nan")  # median of the per-window lags (the delay follows
     # the jitter buffer through the call; `lag_ms` is the one lag that fits best overall)
-    heard_fraction: float = 0.0  # of the talker's LAG_WINDOW_S windows, those found in
-    # the recording near the call's delay: robust to a device that slipped mid-call
+    heard_s: float = 0.0  # how much of the talker was found in the recording near the
+    # call's delay, in LAG_WINDOW_S windows: robust to a device that slipped mid-call
 
 
 def load_16k(path: Path) -> np.ndarray:
@@ -134,7 +134,6 @@ def score(
 
     first = round(FIRST_SCORED_S * PESQ_RATE_HZ)
     lags = window_lags(reference, recording, lag)
-    windows = max(1, len(segment) // round(LAG_WINDOW_S * PESQ_RATE_HZ))
     return Score(
         mos_of(ref, segment),
         lag_ms,
@@ -142,8 +141,16 @@ def score(
         scored_s,
         mos_first=mos_of(ref[:first], segment[:first]) if len(segment) > first else float("nan"),
         lag_p50_ms=1000.0 * float(np.median(lags)) / PESQ_RATE_HZ if lags else float("nan"),
-        heard_fraction=min(1.0, len(lags) / windows),
+        heard_s=len(lags) * LAG_WINDOW_S,
     )
+
+
+def heard_fraction(heard_s: float, received_s: float) -> float:
+    """Of the LAG_WINDOW_S windows that fit whole into `received_s` of media wherever they
+    fall (one fewer than fit end to end: a window straddling the call's start or end is
+    half silence), the share in which the talker was found: 0 when nothing was heard."""
+    fits = max(1, int(received_s / LAG_WINDOW_S) - 1)
+    return min(1.0, heard_s / LAG_WINDOW_S / fits)
 
 
 def window_lags(reference: np.ndarray, recording: np.ndarray, lag: int) -> list[int]:
