@@ -174,9 +174,7 @@ def test_demo_real_audio_talks_through_pyaudio(tmp_path: Path) -> None:
     assert summary["audio_path"].startswith("pyaudio driver on a private PulseAudio")
     for direction in summary["directions"]:
         assert direction["frames_received"] >= DEMO_TALK_S / 0.02 * 0.8, direction
-        # The talker's clip was heard: most of its one-second windows are found in the
-        # recording (a whole-call correlation at one lag drops if a device slips once).
-        assert direction["heard_fraction"] > 0.5, direction
+        assert direction["correlation"] > 0.5, direction  # the talker's clip was heard
     assert set(summary["devices"]) == {"alice", "bob"}
     for stats in summary["devices"].values():
         assert stats["frames_captured"] > 0 and stats["frames_played"] > 0
